@@ -1,0 +1,455 @@
+"""Institutions, their locations (vestigingen), memberships and incidents.
+
+Who may see what is decided in exactly one place: the ``visible_to`` / ``registrable_by``
+queryset methods below. Every view, filter choice, export and API endpoint starts from
+them.
+"""
+
+import secrets
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from miv.schoolyear import school_year_of
+from taxonomy.models import IncidentType, TaxonomyVersion
+
+from .choices import (
+    EventAction,
+    Injury,
+    InstitutionKind,
+    PerpetratorRole,
+    Place,
+    Region,
+    Role,
+    Status,
+    Urbanity,
+    VictimRole,
+)
+
+EARLIEST_INCIDENT_DATE = date(2000, 1, 1)
+TEXT_MAX_LENGTH = 5000
+
+brin_validator = RegexValidator(
+    r"^[0-9]{2}[A-Z]{2}$", _("Een BRIN-code bestaat uit twee cijfers en twee hoofdletters.")
+)
+
+
+def is_administrator(user) -> bool:
+    """Administrators of the sector network: they use the Django admin and see everything."""
+    return bool(user and user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def _role_institutions(user, role: str):
+    return Membership.objects.filter(user=user, role=role, institution__isnull=False).values(
+        "institution_id"
+    )
+
+
+def _new_pseudonym() -> str:
+    return "I-" + secrets.token_hex(3).upper()
+
+
+# --- Institutions and locations ------------------------------------------------------------
+
+
+class InstitutionQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Institutions a user may read: all for researchers and administrators, otherwise
+        the institutions the user is a member of."""
+        if not (user and user.is_authenticated):
+            return self.none()
+        if (
+            is_administrator(user)
+            or Membership.objects.filter(user=user, role=Role.RESEARCHER).exists()
+        ):
+            return self
+        return self.filter(memberships__user=user).distinct()
+
+    def manageable_by(self, user):
+        """Institutions whose locations the user may manage: coordinators their own."""
+        if is_administrator(user):
+            return self
+        if not (user and user.is_authenticated):
+            return self.none()
+        return self.filter(pk__in=_role_institutions(user, Role.COORDINATOR))
+
+
+class Institution(models.Model):
+    """An MBO institution (instelling), identified by its BRIN code (e.g. ``25LJ``)."""
+
+    brin = models.CharField(_("BRIN"), max_length=4, unique=True, validators=[brin_validator])
+    name = models.CharField(_("naam"), max_length=200)
+    kind = models.CharField(_("soort"), max_length=10, choices=InstitutionKind.choices)
+    region = models.CharField(_("regio"), max_length=10, choices=Region.choices, blank=True)
+    urbanity = models.PositiveSmallIntegerField(
+        _("stedelijkheid"), choices=Urbanity.choices, null=True, blank=True
+    )
+    city = models.CharField(_("plaats"), max_length=100, blank=True)
+    active = models.BooleanField(_("actief"), default=True)
+    # Shown to researchers instead of the BRIN; stable for the life of the institution.
+    pseudonym = models.CharField(
+        _("pseudoniem"), max_length=12, unique=True, default=_new_pseudonym, editable=False
+    )
+
+    objects = InstitutionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("instelling")
+        verbose_name_plural = _("instellingen")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.brin})"
+
+
+class LocationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Locations a user may read: researchers and administrators all, members those of
+        their own institutions."""
+        if not (user and user.is_authenticated):
+            return self.none()
+        if (
+            is_administrator(user)
+            or Membership.objects.filter(user=user, role=Role.RESEARCHER).exists()
+        ):
+            return self
+        return self.filter(institution__memberships__user=user).distinct()
+
+    def registrable_by(self, user):
+        """Active locations where the user may register incidents."""
+        if is_administrator(user):
+            return self.filter(active=True, institution__active=True)
+        if not (user and user.is_authenticated):
+            return self.none()
+        institutions = Membership.objects.filter(
+            user=user, role__in=[Role.REGISTRAR, Role.COORDINATOR]
+        ).values("institution_id")
+        return self.filter(active=True, institution__active=True, institution__in=institutions)
+
+    def manageable_by(self, user):
+        """Locations the user may create or change: coordinators manage their own."""
+        if is_administrator(user):
+            return self
+        if not (user and user.is_authenticated):
+            return self.none()
+        return self.filter(institution__in=_role_institutions(user, Role.COORDINATOR))
+
+
+class Location(models.Model):
+    """A location (vestiging) of an institution, where incidents happen."""
+
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="locations",
+        verbose_name=_("instelling"),
+    )
+    code = models.CharField(
+        _("code"),
+        max_length=20,
+        validators=[RegexValidator(r"^[A-Za-z0-9_.-]+$", _("Alleen letters, cijfers, - _ ."))],
+    )
+    name = models.CharField(_("naam"), max_length=200)
+    municipality = models.CharField(_("gemeente"), max_length=100, blank=True)
+    active = models.BooleanField(_("actief"), default=True)
+
+    objects = LocationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["institution__name", "name"]
+        verbose_name = _("vestiging")
+        verbose_name_plural = _("vestigingen")
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "code"], name="location_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- People --------------------------------------------------------------------------------
+
+
+class Membership(models.Model):
+    """A user's role: registrar or coordinator *of an institution*, or researcher (sector-wide,
+    no institution)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        null=True,
+        blank=True,
+        verbose_name=_("instelling"),
+    )
+    role = models.CharField(_("rol"), max_length=20, choices=Role.choices)
+    # Preselected in the registration form for staff who always work at one location.
+    default_location = models.ForeignKey(
+        Location,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("vaste vestiging"),
+    )
+    # Researchers only: an administrator may grant access to BRIN codes instead of pseudonyms.
+    named_access = models.BooleanField(_("ziet BRIN-codes"), default=False)
+
+    class Meta:
+        verbose_name = _("lidmaatschap")
+        verbose_name_plural = _("lidmaatschappen")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "institution"],
+                condition=Q(institution__isnull=False),
+                name="membership_one_role_per_institution",
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(institution__isnull=True),
+                name="membership_one_sector_role",
+            ),
+            models.CheckConstraint(
+                condition=(Q(role=Role.RESEARCHER) & Q(institution__isnull=True))
+                | (~Q(role=Role.RESEARCHER) & Q(institution__isnull=False)),
+                name="membership_researcher_has_no_institution",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.institution.brin if self.institution_id else _("sector")
+        return f"{self.user} - {self.get_role_display()} ({where})"
+
+    def clean(self) -> None:
+        if self.role == Role.RESEARCHER and self.institution_id:
+            raise ValidationError({"institution": _("Een onderzoeker hoort bij geen instelling.")})
+        if self.role != Role.RESEARCHER and not self.institution_id:
+            raise ValidationError({"institution": _("Kies de instelling van deze rol.")})
+        if self.default_location_id and self.default_location.institution_id != self.institution_id:
+            raise ValidationError(
+                {"default_location": _("De vestiging hoort niet bij deze instelling.")}
+            )
+
+
+# --- Incidents -----------------------------------------------------------------------------
+
+
+class IncidentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The one place that decides which incidents a user may see.
+
+        Coordinators see every incident of their institutions, registrars the ones they
+        registered themselves, administrators all; researchers and anonymous users none.
+        """
+        if not (user and user.is_authenticated and user.is_active):
+            return self.none()
+        if is_administrator(user):
+            return self
+        return self.filter(
+            Q(institution__in=_role_institutions(user, Role.COORDINATOR))
+            | Q(institution__in=_role_institutions(user, Role.REGISTRAR), registered_by=user)
+        )
+
+    def editable_by(self, user):
+        """Incidents the user may change, close and withdraw: coordinators' own institution."""
+        if is_administrator(user):
+            return self
+        if not (user and user.is_authenticated and user.is_active):
+            return self.none()
+        return self.filter(institution__in=_role_institutions(user, Role.COORDINATOR))
+
+    def counted(self):
+        """Incidents that count in figures: everything except withdrawn registrations."""
+        return self.exclude(status=Status.WITHDRAWN)
+
+
+class Incident(models.Model):
+    """One registered incident at a location of an institution.
+
+    ``description`` and ``measures`` may hold personal data (AVG): only the institution's
+    coordinators (and the registrar who wrote it) can read them; they are anonymised after
+    the retention period.
+    """
+
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="incidents",
+        editable=False,
+        verbose_name=_("instelling"),
+    )  # copied from the location, so scoping and figures need no join
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("vestiging")
+    )
+    incident_type = models.ForeignKey(
+        IncidentType,
+        on_delete=models.PROTECT,
+        related_name="incidents",
+        verbose_name=_("type incident"),
+    )
+    taxonomy_version = models.ForeignKey(
+        TaxonomyVersion, on_delete=models.PROTECT, editable=False, verbose_name=_("versie indeling")
+    )
+    occurred_on = models.DateField(_("datum"))
+    occurred_at = models.TimeField(_("tijd"), null=True, blank=True)
+    school_year = models.CharField(_("schooljaar"), max_length=9, editable=False, db_index=True)
+    place = models.CharField(_("plek"), max_length=20, choices=Place.choices, blank=True)
+    victim_role = models.CharField(_("slachtoffer"), max_length=10, choices=VictimRole.choices)
+    perpetrator_role = models.CharField(
+        _("dader"), max_length=10, choices=PerpetratorRole.choices, default=PerpetratorRole.UNKNOWN
+    )
+    injury = models.CharField(
+        _("letsel"), max_length=10, choices=Injury.choices, default=Injury.NONE
+    )
+    police_involved = models.BooleanField(_("politie betrokken"), default=False)
+    measures = models.TextField(_("genomen maatregelen"), blank=True, max_length=TEXT_MAX_LENGTH)
+    description = models.TextField(_("beschrijving"), blank=True, max_length=TEXT_MAX_LENGTH)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    external_id = models.CharField(_("extern nummer"), max_length=100, blank=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="registered_incidents",
+        verbose_name=_("geregistreerd door"),
+    )
+    created_at = models.DateTimeField(_("geregistreerd op"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("gewijzigd op"), auto_now=True)
+    anonymised_at = models.DateTimeField(
+        _("geanonimiseerd op"), null=True, blank=True, editable=False
+    )
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_on", "-id"]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidenten")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "external_id"],
+                condition=~Q(external_id=""),
+                name="incident_external_id_unique_per_institution",
+            )
+        ]
+        indexes = [
+            # The figures job groups one school year by institution and type.
+            models.Index(
+                fields=["school_year", "institution", "incident_type", "victim_role"],
+                name="incident_figures_idx",
+            ),
+            models.Index(fields=["institution", "-occurred_on"], name="incident_list_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def save(self, *args, **kwargs):
+        if self.location_id and not self.institution_id:
+            self.institution_id = self.location.institution_id
+        if self.occurred_on:
+            self.school_year = school_year_of(self.occurred_on)
+        if not self.taxonomy_version_id:
+            self.taxonomy_version = TaxonomyVersion.current()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        errors: dict[str, list] = {}
+        previous = (
+            Incident.objects.filter(pk=self.pk)
+            .values("incident_type_id", "location_id", "occurred_on")
+            .first()
+            if self.pk
+            else None
+        )
+        if self.occurred_on:
+            today = timezone.localdate()
+            if self.occurred_on > today:
+                errors.setdefault("occurred_on", []).append(_("De datum ligt in de toekomst."))
+            elif self.occurred_on < EARLIEST_INCIDENT_DATE:
+                errors.setdefault("occurred_on", []).append(_("De datum ligt vóór 1 januari 2000."))
+        # A type or location retired after registration may stay on an old incident; only a
+        # new choice must be active.
+        if self.incident_type_id and (
+            previous is None or previous["incident_type_id"] != self.incident_type_id
+        ):
+            if not self.incident_type.active:
+                errors.setdefault("incident_type", []).append(
+                    _("Dit type incident is vervallen; kies een actief type.")
+                )
+        if self.location_id and (previous is None or previous["location_id"] != self.location_id):
+            location = self.location
+            if not location.active or not location.institution.active:
+                errors.setdefault("location", []).append(_("Deze vestiging is niet actief."))
+            if self.institution_id and location.institution_id != self.institution_id:
+                errors.setdefault("location", []).append(
+                    _("Een incident kan niet naar een andere instelling verhuizen.")
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def reference(self) -> str:
+        """The short reference shown to the registrar and used on the phone."""
+        return f"MIV-{self.pk:06d}" if self.pk else "MIV-(nieuw)"
+
+
+class IncidentEvent(models.Model):
+    """The history (audit trail) of an incident: who did what, when, and which fields changed.
+
+    The content of personal-data fields is never copied here; a change to them is recorded
+    as masked (``***``).
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    action = models.CharField(_("actie"), max_length=12, choices=EventAction.choices)
+    changes = models.JSONField(_("wijzigingen"), default=dict, blank=True)
+    at = models.DateTimeField(_("tijdstip"), default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("gebeurtenis")
+        verbose_name_plural = _("historie")
+
+    def __str__(self) -> str:
+        return f"{self.incident} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored answer to a POST made with an idempotency key, replayed on a retry.
+
+    The unique constraint is also the lock: a second request with the same key waits on
+    the first one's uncommitted row and then replays its answer.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    location = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

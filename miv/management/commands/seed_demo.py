@@ -1,0 +1,23 @@
+from django.core.management.base import BaseCommand
+
+from miv.demo import DEMO_PASSWORD, seed_demo
+
+
+class Command(BaseCommand):
+    help = "Load the fictitious demo data (institutions, users of each role, incidents, figures)."
+
+    def handle(self, *args, **options):
+        result = seed_demo()
+        if result["created"]:
+            self.stdout.write(
+                f"Demo data created: {result['incidents']} incidents over school years "
+                f"{', '.join(result['school_years'])}."
+            )
+        else:
+            self.stdout.write("Demo data already present; logins refreshed.")
+        self.stdout.write("")
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, role in result["logins"]:
+            self.stdout.write(f"  {username:<22} {role}")
+        self.stdout.write("")
+        self.stdout.write("Open http://127.0.0.1:8000/ and log in.")

@@ -1,0 +1,77 @@
+"""Project-level pages: home, health check and error pages."""
+
+import sys
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from miv.celery import app as celery_app
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "miv/home.html")
+
+
+def _database_ok() -> bool:
+    try:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except (OperationalError, InterfaceError):
+        connection.close_if_unusable_or_obsolete()
+        return False
+
+
+def _broker_state() -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "eager"
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception:  # noqa: BLE001 - any failure to reach the broker means "down"
+        return "down"
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database (and the broker, when one is configured) answers, else 503."""
+    database = "ok" if _database_ok() else "down"
+    broker = _broker_state()
+    healthy = database == "ok" and broker in ("ok", "eager")
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "database": database, "broker": broker},
+        status=200 if healthy else 503,
+    )
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    message = "De database is tijdelijk niet bereikbaar. Probeer het zo opnieuw."
+    headers = {"Retry-After": "5"}
+    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"detail": message}, status=503, headers=headers)
+    return HttpResponse(
+        f"<!doctype html><html lang=nl><title>MIV - 503</title><h1>503</h1><p>{message}</p>",
+        status=503,
+        headers=headers,
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a lost database is a 503 (retry), anything else a plain 500 page."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_unavailable(request)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error"}, status=500)
+    return HttpResponse(
+        "<!doctype html><html lang=nl><title>MIV - 500</title><h1>500</h1>"
+        "<p>Er ging iets mis. De fout is gelogd.</p>",
+        status=500,
+    )

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportingConfig(AppConfig):
+    """Figures: student counts, survey scores, rates per 1,000 students, sector means."""
+
+    name = "reporting"
+    verbose_name = _("Cijfers")
