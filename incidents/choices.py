@@ -79,3 +79,24 @@ class EventAction(models.TextChoices):
     ANONYMISED = "anonymised", _("Geanonimiseerd")
     ERASED = "erased", _("Gewist op verzoek")
     IMPORTED = "imported", _("Geïmporteerd")
+
+
+class ImportKind(models.TextChoices):
+    """What an uploaded import file holds."""
+
+    INCIDENTS = "incidents", _("Incidenten")
+    ENROLMENTS = "enrolments", _("Studentaantallen (DUO)")
+    SCORES = "scores", _("Veiligheidsscores (JOB/MO)")
+
+
+class ImportStatus(models.TextChoices):
+    """Life of an import job: checked first (dry run), imported only after confirmation."""
+
+    QUEUED = "queued", _("Wacht op controle")
+    VALIDATING = "validating", _("Wordt gecontroleerd")
+    VALIDATED = "validated", _("Gecontroleerd, wacht op bevestiging")
+    INVALID = "invalid", _("Afgekeurd")
+    IMPORTING = "importing", _("Wordt geïmporteerd")
+    DONE = "done", _("Geïmporteerd")
+    FAILED = "failed", _("Mislukt")
+    CANCELLED = "cancelled", _("Geannuleerd")

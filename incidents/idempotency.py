@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -49,7 +50,11 @@ def run_once(
     if not key:
         return produce()
     if len(key) > MAX_KEY_LENGTH:
-        raise DomainError(_("De Idempotency-Key is te lang (max. 200 tekens)."), code="invalid_key")
+        # Bad input, not a conflict: the API answers 400 with the header named.
+        raise ValidationError(
+            {"Idempotency-Key": [_("De Idempotency-Key is te lang (max. 200 tekens).")]},
+            code="invalid_key",
+        )
     with transaction.atomic():
         try:
             with transaction.atomic():

@@ -22,6 +22,8 @@ from taxonomy.models import IncidentType, TaxonomyVersion
 
 from .choices import (
     EventAction,
+    ImportKind,
+    ImportStatus,
     Injury,
     InstitutionKind,
     PerpetratorRole,
@@ -398,6 +400,13 @@ class Incident(models.Model):
                 errors.setdefault("location", []).append(
                     _("Een incident kan niet naar een andere instelling verhuizen.")
                 )
+        # A TextField's max_length is not checked by full_clean(); services and imports
+        # must refuse oversized text just like the form and the API do.
+        for name in ("description", "measures"):
+            if len(getattr(self, name) or "") > TEXT_MAX_LENGTH:
+                errors.setdefault(name, []).append(
+                    _("Maximaal %(max)d tekens.") % {"max": TEXT_MAX_LENGTH}
+                )
         if errors:
             raise ValidationError(errors)
 
@@ -453,3 +462,135 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+# --- Imports (data onboarding) -------------------------------------------------------------
+
+
+class LabelMapping(models.Model):
+    """How an institution's own incident labels (from TOPdesk, Excel registers, ...) map
+    onto the taxonomy: ``source_label`` is one label or several joined by `` > ``
+    (e.g. ``Agressie > Fysiek``). Stored per institution, so the next import reuses it;
+    coordinators edit it in the web UI. ``key`` is the label normalised for matching
+    (case, accents and spacing ignored)."""
+
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.CASCADE,
+        related_name="label_mappings",
+        verbose_name=_("instelling"),
+    )
+    source_label = models.CharField(_("eigen label"), max_length=500)
+    key = models.CharField(max_length=500, editable=False)
+    incident_type = models.ForeignKey(
+        IncidentType,
+        on_delete=models.PROTECT,
+        related_name="label_mappings",
+        verbose_name=_("type incident"),
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False
+    )
+    updated_at = models.DateTimeField(_("gewijzigd op"), auto_now=True)
+
+    class Meta:
+        ordering = ["institution", "source_label"]
+        verbose_name = _("labelkoppeling")
+        verbose_name_plural = _("labelkoppelingen")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "key"], name="label_mapping_once_per_institution"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_label} -> {self.incident_type.code}"
+
+    def save(self, *args, **kwargs):
+        from miv.csvfiles import label_key
+
+        self.source_label = " ".join(self.source_label.split())
+        self.key = label_key(self.source_label)
+        super().save(*args, **kwargs)
+
+
+class ImportJobQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Import jobs a user may see: administrators all; coordinators the incident
+        imports of their own institutions. Enrolment and score imports are sector data,
+        for administrators only."""
+        if is_administrator(user):
+            return self
+        if not (user and user.is_authenticated and user.is_active):
+            return self.none()
+        return self.filter(
+            kind=ImportKind.INCIDENTS,
+            institution__in=_role_institutions(user, Role.COORDINATOR),
+        )
+
+
+def _import_upload_path(instance: "ImportJob", filename: str) -> str:
+    # A random name: the original file name may hold personal data and must not become a
+    # path on disk that anyone could guess.
+    return f"imports/{timezone.now():%Y/%m}/{secrets.token_hex(16)}.csv"
+
+
+class ImportJob(models.Model):
+    """One uploaded file on its way in: checked in a background task (a dry run with a
+    summary and every error), then imported, again in the background, only after the
+    uploader confirms. The file is deleted once it is imported or the job is cancelled."""
+
+    kind = models.CharField(_("soort"), max_length=12, choices=ImportKind.choices)
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.CASCADE,
+        related_name="import_jobs",
+        null=True,
+        blank=True,
+        verbose_name=_("instelling"),
+    )
+    file = models.FileField(_("bestand"), upload_to=_import_upload_path, blank=True)
+    original_name = models.CharField(_("bestandsnaam"), max_length=255)
+    options = models.JSONField(_("opties"), default=dict, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="import_jobs",
+        verbose_name=_("geüpload door"),
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("voortgang (%)"), default=0)
+    summary = models.JSONField(_("samenvatting"), default=dict, blank=True)
+    errors = models.JSONField(_("fouten"), default=list, blank=True)
+    error_count = models.PositiveIntegerField(_("aantal fouten"), default=0)
+    message = models.TextField(_("melding"), blank=True)
+    created_at = models.DateTimeField(_("geüpload op"), auto_now_add=True)
+    validated_at = models.DateTimeField(_("gecontroleerd op"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("afgerond op"), null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind=ImportKind.INCIDENTS) | Q(institution__isnull=False),
+                name="import_job_incidents_have_institution",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.original_name} ({self.get_status_display()})"
+
+    @property
+    def running(self) -> bool:
+        return self.status in (
+            ImportStatus.QUEUED,
+            ImportStatus.VALIDATING,
+            ImportStatus.IMPORTING,
+        )

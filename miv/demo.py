@@ -29,6 +29,7 @@ from incidents.models import Incident, IncidentEvent, Institution, Location, Mem
 from miv.schoolyear import school_year_bounds, school_year_from_start, school_year_of
 from reporting.choices import ScoreSource
 from reporting.models import SafetyScore, StudentCount
+from reporting.services import compute_school_year
 from taxonomy.models import IncidentType, TaxonomyVersion
 
 DEMO_PASSWORD = "demo-miv-2023"
@@ -512,6 +513,10 @@ def seed_demo(today: date | None = None) -> dict:
         incidents = 0
         if not already:
             incidents = _seed_incidents(institutions, school_years, today, rng)
+    # The figures of the demo years (rates, sector, correlations), so figures are there at
+    # once; bulk-created incidents send no change signals. Idempotent, about a second.
+    for school_year in school_years:
+        compute_school_year(school_year)
     return {
         "created": not already,
         "incidents": incidents,

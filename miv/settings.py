@@ -286,6 +286,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.compute_all_figures",
         "schedule": crontab(hour=2, minute=30),
     },
+    "nightly-purge-import-jobs": {
+        "task": "incidents.tasks.purge_stale_import_jobs",
+        "schedule": crontab(hour=3, minute=45),
+    },
     "nightly-anonymise": {
         "task": "incidents.tasks.anonymise_expired_incidents",
         "schedule": crontab(hour=3, minute=15),

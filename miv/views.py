@@ -23,7 +23,11 @@ def _database_ok() -> bool:
             cursor.execute("SELECT 1")
             return cursor.fetchone() == (1,)
     except (OperationalError, InterfaceError):
-        connection.close_if_unusable_or_obsolete()
+        # Drop the broken connection so the next request opens a fresh one.
+        try:
+            connection.close()
+        except (OperationalError, InterfaceError):
+            pass
         return False
 
 

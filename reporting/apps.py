@@ -7,3 +7,7 @@ class ReportingConfig(AppConfig):
 
     name = "reporting"
     verbose_name = _("Cijfers")
+
+    def ready(self) -> None:
+        # Recompute figures when incidents, counts or scores change.
+        from . import receivers  # noqa: F401

@@ -7,3 +7,45 @@ class ScoreSource(models.TextChoices):
 
     JOB = "job", _("JOB-monitor (studenten, % veilig)")
     MO = "mo", _("MO (medewerkers, gemiddelde 0-10)")
+
+
+class GroupLevel(models.TextChoices):
+    """The level of a figures group: the whole taxonomy, the report's two groups, or one
+    node of the taxonomy."""
+
+    TOTAL = "total", _("Totaal")
+    REPORT = "report", _("Groep uit het rapport (misdragingen/ongevallen)")
+    CATEGORY = "category", _("Categorie")
+    SUBCATEGORY = "subcategory", _("Subcategorie")
+    TYPE = "type", _("Type incident")
+
+
+class VictimGroup(models.TextChoices):
+    """Whose incidents a figure counts: all, or those with a student or staff victim."""
+
+    ALL = "all", _("Alle incidenten")
+    STUDENT = "student", _("Slachtoffer student")
+    STAFF = "staff", _("Slachtoffer medewerker")
+
+
+class FigureSetStatus(models.TextChoices):
+    BUILDING = "building", _("Wordt berekend")
+    CURRENT = "current", _("Actueel")
+    SUPERSEDED = "superseded", _("Vervangen")
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("In de wachtrij")
+    RUNNING = "running", _("Bezig")
+    DONE = "done", _("Klaar")
+    FAILED = "failed", _("Mislukt")
+
+
+class JobReason(models.TextChoices):
+    """Why a recomputation was started."""
+
+    API = "api", _("Aangevraagd via de API")
+    COMMAND = "command", _("Beheercommando")
+    NIGHTLY = "nightly", _("Nachtelijke herberekening")
+    CHANGE = "change", _("Gewijzigde gegevens")
+    DEMO = "demo", _("Demodata")

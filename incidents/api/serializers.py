@@ -1,8 +1,19 @@
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incidents.models import Incident, Institution, Location
 from taxonomy.models import IncidentType
+
+
+class CodeRelatedField(serializers.SlugRelatedField):
+    """A related object by its code. A NUL character is rejected as an unknown code before
+    the lookup: PostgreSQL refuses NUL in a query, which would otherwise be a 500."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
 
 
 class InstitutionSerializer(serializers.ModelSerializer):
@@ -12,9 +23,7 @@ class InstitutionSerializer(serializers.ModelSerializer):
 
 
 class LocationSerializer(serializers.ModelSerializer):
-    institution = serializers.SlugRelatedField(
-        slug_field="brin", queryset=Institution.objects.all()
-    )
+    institution = CodeRelatedField(slug_field="brin", queryset=Institution.objects.all())
 
     class Meta:
         model = Location
@@ -28,18 +37,35 @@ class LocationSerializer(serializers.ModelSerializer):
             self.fields["institution"].queryset = Institution.objects.manageable_by(request.user)
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+        "example": "14:30:00",
+        "description": "Wall-clock time in the Netherlands (HH:MM or HH:MM:SS), no UTC offset.",
+    }
+)
+class WallClockTimeField(serializers.TimeField):
+    """A local time of day without a UTC offset.
+
+    OpenAPI's ``format: time`` means RFC 3339 *full-time*, which requires an offset
+    ("14:30:00+01:00"); the API sends and accepts the wall-clock time ("14:30:00"), so the
+    schema describes it by a pattern instead (found by the schemathesis fuzz test).
+    """
+
+
 class IncidentSerializer(serializers.ModelSerializer):
     """An incident as the API shows it. Invariants live in ``Incident.clean()``; the
     service functions run them, so the API, the form and the admin agree."""
 
     reference = serializers.CharField(read_only=True)
     location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.none())
-    incident_type = serializers.SlugRelatedField(
-        slug_field="code", queryset=IncidentType.objects.all()
-    )
+    incident_type = CodeRelatedField(slug_field="code", queryset=IncidentType.objects.all())
+    occurred_at = WallClockTimeField(required=False, allow_null=True)
     institution = serializers.SlugRelatedField(slug_field="brin", read_only=True)
+    # Null for imported incidents and after the registrar's account was deleted.
     registered_by = serializers.SlugRelatedField(
-        slug_field=get_user_model().USERNAME_FIELD, read_only=True
+        slug_field=get_user_model().USERNAME_FIELD, read_only=True, allow_null=True
     )
 
     class Meta:

@@ -71,6 +71,8 @@ class InstitutionViewSet(
     serializer_class = InstitutionSerializer
     permission_classes = [InstitutionPermission]
     lookup_field = "brin"
+    # Only BRIN-like values reach the database (a NUL byte would make PostgreSQL fail).
+    lookup_value_regex = "[0-9A-Za-z]+"
     ordering_fields = ["brin", "name"]
     http_method_names = ["get", "post", "patch", "head", "options"]
 

@@ -1,0 +1,464 @@
+"""Benchmark of the figures job against the bare SQL aggregate it is built on.
+
+    DATABASE_URL=postgres://user@host:port/db python benchmarks/figures.py [--ci]
+
+On the PostgreSQL server of ``DATABASE_URL`` it creates a scratch database
+(``<db>_bench_figures``; the developer database itself is never touched), migrates it,
+generates incidents over 60 institutions and 3 school years with ``INSERT ... SELECT
+generate_series`` (first 10% of them, then the rest), and at both sizes measures, in the same
+run and interleaved:
+
+* the bare ``GROUP BY school_year, institution, type, victim role`` over the counted
+  incidents that produces the counts the figures are built from, and
+* the full computation of the 3 school years (``reporting.services.compute_school_year``:
+  aggregate, roll-up, rates, sector, correlations, write, publish, clean-up),
+
+prints both wall times, their ratio (target: at most 2), the peak Python memory of one
+computation (which must not grow with the number of incidents) and checks that the stored
+counts equal the bare aggregate. The scratch database is dropped at the end (``--keep`` keeps
+it). ``--ci`` does one timed repetition instead of three.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SEED = 20230901
+FIRST_START = 2020  # school years 2020-2021 .. 2022-2023, as the report's delivery
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ci", action="store_true", help="one timed repetition (for CI)")
+    parser.add_argument("--incidents", type=int, default=1_000_000)
+    parser.add_argument("--institutions", type=int, default=60)
+    parser.add_argument("--years", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=None, help="timed repetitions")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    return parser.parse_args()
+
+
+def scratch_url(url: str) -> tuple[str, str, str]:
+    """(scratch database URL, scratch name, maintenance URL) for a PostgreSQL URL."""
+    parts = urlsplit(url)
+    base = parts.path.lstrip("/") or "miv"
+    name = f"{base}_bench_figures"
+    scratch = urlunsplit(parts._replace(path=f"/{name}"))
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    return scratch, name, maintenance
+
+
+def refuse(message: str) -> None:
+    print(f"benchmarks/figures.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def recreate_database(maintenance_url: str, name: str, *, drop_only: bool = False) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(maintenance_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        if not drop_only:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+# --- Data --------------------------------------------------------------------------------------
+
+
+def school_years(count: int) -> list[str]:
+    return [f"{FIRST_START + i}-{FIRST_START + i + 1}" for i in range(count)]
+
+
+def create_sector(institutions: int, years: list[str]) -> dict:
+    """Institutions (two without a student count, as in real deliveries), one location each,
+    DUO-style student counts and JOB/MO scores. Returns what the incident generator needs."""
+    import random
+
+    from incidents.models import Institution, Location
+    from reporting.models import SafetyScore, StudentCount
+    from taxonomy.models import IncidentType, TaxonomyVersion
+
+    rng = random.Random(SEED)
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    created = Institution.objects.bulk_create(
+        [
+            Institution(
+                brin=f"{10 + i % 90:02d}{letters[i // 26 % 26]}{letters[i % 26]}",
+                name=f"Benchmarkcollege {i}",
+                kind="roc",
+                region="west",
+                pseudonym=f"I-B{i:05d}",
+            )
+            for i in range(institutions)
+        ]
+    )
+    locations = Location.objects.bulk_create(
+        [Location(institution=inst, code="HQ", name="Hoofdlocatie") for inst in created]
+    )
+    counts, scores = [], []
+    for i, inst in enumerate(created):
+        students = rng.randint(1500, 30000)
+        for year in years:
+            if i < institutions - 2:
+                counts.append(StudentCount(institution=inst, school_year=year, students=students))
+            students = int(students * rng.uniform(0.97, 1.04))
+        for survey_year in (FIRST_START, FIRST_START + 2, FIRST_START + 4):
+            scores.append(
+                SafetyScore(
+                    institution=inst,
+                    source="job",
+                    survey_year=survey_year,
+                    value=round(rng.uniform(72, 92), 1),
+                )
+            )
+            scores.append(
+                SafetyScore(
+                    institution=inst,
+                    source="mo",
+                    survey_year=survey_year,
+                    value=round(rng.uniform(7.0, 8.8), 2),
+                )
+            )
+    StudentCount.objects.bulk_create(counts)
+    SafetyScore.objects.bulk_create(scores)
+    return {
+        "institution_ids": [inst.pk for inst in created],
+        "location_ids": [loc.pk for loc in locations],
+        "type_ids": list(IncidentType.objects.order_by("pk").values_list("pk", flat=True)),
+        "version_id": TaxonomyVersion.current().pk,
+    }
+
+
+# Victim roles weighted as in the demo data: 58% student, 24% staff, 5/9/4% the others.
+VICTIM_ROLES = ["student"] * 58 + ["staff"] * 24 + ["visitor"] * 5 + ["none"] * 9 + ["unknown"] * 4
+
+INSERT_SQL = """
+INSERT INTO incidents_incident (
+    occurred_on, occurred_at, school_year, place, victim_role, perpetrator_role, injury,
+    police_involved, measures, description, status, external_id, created_at, updated_at,
+    anonymised_at, incident_type_id, registered_by_id, taxonomy_version_id, institution_id,
+    location_id
+)
+SELECT %(first_day)s::date + (random() * 364)::int, NULL, %(school_year)s, '',
+       (%(roles)s::text[])[1 + floor(random() * %(n_roles)s)::int], 'unknown', 'none',
+       false, '', '', CASE WHEN random() < 0.02 THEN 'withdrawn' ELSE 'closed' END, '',
+       now(), now(), NULL,
+       (%(types)s::bigint[])[1 + floor(random() * %(n_types)s)::int], NULL, %(version)s,
+       (%(institutions)s::bigint[])[g.i], (%(locations)s::bigint[])[g.i]
+FROM (
+    -- Institutions of different sizes: squaring skews the draw towards the first ones.
+    SELECT 1 + floor(power(random(), 1.6) * %(n_institutions)s)::int AS i
+    FROM generate_series(1, %(rows)s)
+) AS g
+"""
+
+
+def insert_incidents(sector: dict, years: list[str], total: int) -> float:
+    """Insert ``total`` incidents spread evenly over the years; returns the seconds taken."""
+    from django.db import DatabaseError, connection, transaction
+
+    started = time.perf_counter()
+    per_year = [
+        total // len(years) + (1 if i < total % len(years) else 0) for i in range(len(years))
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setseed(%s)", [0.5])
+        # The rows reference existing rows by construction; skipping the per-row foreign
+        # key triggers (superuser only) makes the generation several times faster.
+        try:
+            with transaction.atomic():
+                cursor.execute("SET session_replication_role = replica")
+        except DatabaseError:
+            pass
+        for year, rows in zip(years, per_year, strict=True):
+            cursor.execute(
+                INSERT_SQL,
+                {
+                    "first_day": f"{year[:4]}-08-01",
+                    "school_year": year,
+                    "roles": VICTIM_ROLES,
+                    "n_roles": len(VICTIM_ROLES),
+                    "types": sector["type_ids"],
+                    "n_types": len(sector["type_ids"]),
+                    "version": sector["version_id"],
+                    "institutions": sector["institution_ids"],
+                    "locations": sector["location_ids"],
+                    "n_institutions": len(sector["institution_ids"]),
+                    "rows": rows,
+                },
+            )
+        cursor.execute("RESET session_replication_role")
+        # A steady state: statistics and a visibility map, as autovacuum would leave them.
+        cursor.execute("VACUUM ANALYZE incidents_incident")
+    return time.perf_counter() - started
+
+
+# --- Measurements ------------------------------------------------------------------------------
+
+BARE_SQL = """
+SELECT school_year, institution_id, incident_type_id, victim_role, count(*)
+FROM incidents_incident
+WHERE school_year = ANY(%s) AND status <> 'withdrawn'
+GROUP BY school_year, institution_id, incident_type_id, victim_role
+"""
+
+
+BARE_SQL_ONE_YEAR = """
+SELECT institution_id, incident_type_id, victim_role, count(*)
+FROM incidents_incident
+WHERE school_year = %s AND status <> 'withdrawn'
+GROUP BY institution_id, incident_type_id, victim_role
+"""
+
+
+def bare_aggregate(years: list[str]) -> tuple[float, list[tuple]]:
+    """One query for all years."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(BARE_SQL, [years])
+        rows = cursor.fetchall()
+    return time.perf_counter() - started, rows
+
+
+def bare_aggregate_per_year(years: list[str]) -> float:
+    """The same counts as one query per year (the shape the job uses)."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for year in years:
+            cursor.execute(BARE_SQL_ONE_YEAR, [year])
+            cursor.fetchall()
+    return time.perf_counter() - started
+
+
+class PhaseTimer:
+    """Times the database aggregate inside the job, to show where the rest goes."""
+
+    def __init__(self):
+        from reporting import services
+
+        self.services = services
+        self.original = services.aggregate_counts
+        self.seconds = 0.0
+
+    def __enter__(self):
+        def timed(school_year):
+            started = time.perf_counter()
+            try:
+                return self.original(school_year)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        self.services.aggregate_counts = timed
+        return self
+
+    def __exit__(self, *exc):
+        self.services.aggregate_counts = self.original
+
+
+def full_job(years: list[str]) -> tuple[float, float]:
+    """Wall time of computing all years, and the part spent in the database aggregate."""
+    from reporting.services import compute_school_year
+
+    with PhaseTimer() as phases:
+        started = time.perf_counter()
+        for year in years:
+            compute_school_year(year)
+        elapsed = time.perf_counter() - started
+    return elapsed, phases.seconds
+
+
+def peak_memory(years: list[str]) -> int:
+    """Peak Python allocation (bytes, numpy included) of computing one school year."""
+    from reporting.services import compute_school_year
+
+    tracemalloc.start()
+    try:
+        compute_school_year(years[-1])
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def check_counts(bare_rows: list[tuple]) -> tuple[bool, int]:
+    """The stored per-type counts (victim role all, student, staff) equal the bare aggregate."""
+    from collections import Counter
+
+    from reporting.choices import FigureSetStatus
+    from reporting.models import InstitutionRate
+
+    expected: Counter = Counter()
+    for year, institution, type_id, role, n in bare_rows:
+        expected[(year, institution, type_id, "all")] += n
+        if role in ("student", "staff"):
+            expected[(year, institution, type_id, role)] += n
+    from taxonomy.models import IncidentType
+
+    type_by_code = dict(IncidentType.objects.values_list("code", "pk"))
+    stored = Counter()
+    for year, institution, code, role, count in InstitutionRate.objects.filter(
+        figure_set__status=FigureSetStatus.CURRENT, level="type"
+    ).values_list("school_year", "institution_id", "group", "victim_role", "count"):
+        if count:
+            stored[(year, institution, type_by_code[code], role)] = count
+    included = {(k[0], k[1]) for k in stored}
+    expected_included = Counter({k: v for k, v in expected.items() if (k[0], k[1]) in included})
+    return stored == expected_included, sum(n for *_, n in bare_rows)
+
+
+def measure(years: list[str], repeat: int) -> dict:
+    # Warm-up: caches, plans, imports.
+    bare_aggregate(years)
+    full_job(years)
+    bare_aggregate_per_year(years)
+    bare_times, split_times, job_times, aggregate_times = [], [], [], []
+    rows: list[tuple] = []
+    for _ in range(repeat):
+        seconds, rows = bare_aggregate(years)
+        bare_times.append(seconds)
+        split_times.append(bare_aggregate_per_year(years))
+        seconds, aggregate = full_job(years)
+        job_times.append(seconds)
+        aggregate_times.append(aggregate)
+    matches, counted = check_counts(rows)
+    bare_one, bare_split = statistics.median(bare_times), statistics.median(split_times)
+    return {
+        # The baseline is the faster of the two shapes of the bare aggregate.
+        "bare": min(bare_one, bare_split),
+        "bare_one": bare_one,
+        "bare_split": bare_split,
+        "job": statistics.median(job_times),
+        "aggregate_in_job": statistics.median(aggregate_times),
+        "peak": peak_memory(years),
+        "matches": matches,
+        "counted": counted,
+        "groups": len(rows),
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    repeat = args.repeat or (1 if args.ci else 3)
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
+        refuse(
+            "needs PostgreSQL: set DATABASE_URL=postgres://user@host:port/db (the benchmark "
+            "creates and drops its own scratch database <db>_bench_figures on that server). "
+            "SQLite is not a meaningful baseline."
+        )
+    scratch, name, maintenance = scratch_url(url)
+    try:
+        recreate_database(maintenance, name)
+    except Exception as exc:  # noqa: BLE001 - any connection problem ends the benchmark
+        refuse(f"cannot create the scratch database {name}: {exc}")
+
+    os.environ["DATABASE_URL"] = scratch
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "miv.settings")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection, connections
+
+    # Steady state: a set replaced by the previous run is deleted by the next one.
+    settings.MIV_FIGURES_KEEP_SUPERSEDED_SECONDS = 0
+    try:
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            version = cursor.fetchone()[0]
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            parallel = cursor.fetchone()[0]
+        print(
+            f"PostgreSQL {version} (max_parallel_workers_per_gather={parallel}), "
+            f"scratch database {name}, migrated in {time.perf_counter() - started:.1f}s"
+        )
+        years = school_years(args.years)
+        sector = create_sector(args.institutions, years)
+
+        results = []
+        inserted = 0
+        for target in (args.incidents // 10, args.incidents):
+            seconds = insert_incidents(sector, years, target - inserted)
+            print(f"generated {target - inserted:,} incidents in {seconds:.1f}s (total {target:,})")
+            inserted = target
+            result = measure(years, repeat)
+            result["incidents"] = target
+            results.append(result)
+
+        from reporting.models import InstitutionRate, ScoreCorrelation, SectorRate
+
+        per_run = {
+            "institution rates": InstitutionRate.objects.filter(
+                figure_set__status="current"
+            ).count(),
+            "sector rows": SectorRate.objects.filter(figure_set__status="current").count(),
+            "correlations": ScoreCorrelation.objects.filter(figure_set__status="current").count(),
+        }
+        print()
+        print(
+            f"{args.institutions} institutions, school years {', '.join(years)}; "
+            f"median of {repeat} run(s) each; rows written per run: "
+            + ", ".join(f"{n:,} {what}" for what, n in per_run.items())
+        )
+        print("bare GROUP BY: the faster of one query for all years and one query per year")
+        header = (
+            f"{'incidents':>10} {'counted':>10} {'groups':>7} {'bare 1 query':>13} "
+            f"{'bare per year':>14} {'full job':>9} {'ratio':>6} {'of which aggregate':>19} "
+            f"{'peak Python mem':>16} {'counts':>7}"
+        )
+        print(header)
+        print("-" * len(header))
+        for r in results:
+            print(
+                f"{r['incidents']:>10,} {r['counted']:>10,} {r['groups']:>7,} "
+                f"{r['bare_one']:>12.3f}s {r['bare_split']:>13.3f}s {r['job']:>8.3f}s "
+                f"{r['job'] / r['bare']:>6.2f} {r['aggregate_in_job']:>18.3f}s "
+                f"{r['peak'] / 2**20:>13.1f} MB {'equal' if r['matches'] else 'DIFFER':>7}"
+            )
+        final = results[-1]
+        ratio = final["job"] / final["bare"]
+        growth = final["peak"] / max(results[0]["peak"], 1)
+        print()
+        print(
+            f"job wall time {final['job']:.3f}s, bare aggregate {final['bare']:.3f}s, "
+            f"ratio {ratio:.2f} (target <= 2.00: {'met' if ratio <= 2 else 'MISSED'})"
+        )
+        print(
+            f"peak Python memory {final['peak'] / 2**20:.1f} MB at {final['incidents']:,} "
+            f"incidents vs {results[0]['peak'] / 2**20:.1f} MB at {results[0]['incidents']:,} "
+            f"(x{growth:.2f}; it follows the aggregate's rows, at most institutions x types x "
+            f"victim roles per year, not the incidents); process max RSS "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+        )
+        if not all(r["matches"] for r in results):
+            print("stored counts differ from the bare aggregate", file=sys.stderr)
+            sys.exit(1)
+    finally:
+        connections.close_all()
+        if not args.keep:
+            recreate_database(maintenance, name, drop_only=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Celery tasks of the incidents app.
+
+Import jobs (:mod:`incidents.import_jobs`): checking and importing an uploaded file runs
+in a worker, so a file of 100,000 rows never blocks a web process. Tasks take IDs only and
+are queued with ``transaction.on_commit``.
+
+Reliability: ``acks_late`` + ``reject_on_worker_lost`` redeliver a task whose worker died;
+rerunning is safe (the check writes nothing, the import is one transaction and idempotent).
+A lost database connection is retried with backoff.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from . import import_jobs
+
+RETRY_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(name="incidents.tasks.validate_import_job", **RETRY_OPTIONS)
+def validate_import_job(job_id: int) -> None:
+    """Dry run of an uploaded file: progress, summary and every error on the job."""
+    import_jobs.validate_job(job_id)
+
+
+@shared_task(name="incidents.tasks.run_import_job", **RETRY_OPTIONS)
+def run_import_job(job_id: int) -> None:
+    """Import a confirmed job's file, all or nothing."""
+    import_jobs.execute_job(job_id)
+
+
+@shared_task(name="incidents.tasks.purge_stale_import_jobs", **RETRY_OPTIONS)
+def purge_stale_import_jobs(days: int = 7) -> int:
+    """Nightly: cancel imports left unconfirmed for ``days`` days and delete their files."""
+    return import_jobs.purge_stale_jobs(days=days)

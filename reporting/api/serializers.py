@@ -1,0 +1,176 @@
+"""Response shapes of the figures API. The views build plain dicts; these serializers
+document them (OpenAPI) and render them."""
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from reporting.choices import JobReason, JobStatus, ScoreSource
+from reporting.models import FigureJob
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An error: what is wrong, and with which query parameter."""
+
+    detail = serializers.CharField()
+    parameter = serializers.CharField(required=False)
+
+
+class RateSerializer(serializers.Serializer):
+    """Incidents per 1,000 students of one institution, with the exact 95% interval."""
+
+    institution = serializers.CharField(
+        help_text="BRIN (administrators, coordinators, named researchers) or pseudonym."
+    )
+    school_year = serializers.CharField()
+    group = serializers.CharField()
+    level = serializers.CharField()
+    # A plain string in the schema: an enum here would collide with the incidents' victim_role.
+    victim_role = serializers.CharField(help_text="all, student or staff")
+    count = serializers.IntegerField(min_value=0)
+    students = serializers.IntegerField(min_value=1)
+    rate_per_1000 = serializers.FloatField()
+    ci_low = serializers.FloatField()
+    ci_high = serializers.FloatField()
+    confidence_level = serializers.FloatField()
+    method = serializers.CharField()
+    taxonomy_version = serializers.CharField()
+    computed_at = serializers.DateTimeField()
+
+
+class ExcludedSerializer(serializers.Serializer):
+    """An institution left out of the rates and means, and why."""
+
+    institution = serializers.CharField(
+        allow_null=True, help_text="Null for other institutions when a coordinator asks."
+    )
+    reason_code = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class SectorSerializer(serializers.Serializer):
+    """The sector: unweighted mean of the institutions' rates (t-interval, df = k - 1) and
+    the pooled rate Σx/ΣN·1000 (exact Poisson interval), labelled separately."""
+
+    school_year = serializers.CharField()
+    group = serializers.CharField()
+    level = serializers.CharField()
+    # A plain string in the schema: an enum here would collide with the incidents' victim_role.
+    victim_role = serializers.CharField(help_text="all, student or staff")
+    institutions = serializers.IntegerField(min_value=0, help_text="k")
+    mean_rate = serializers.FloatField(allow_null=True)
+    mean_ci_low = serializers.FloatField(allow_null=True)
+    mean_ci_high = serializers.FloatField(allow_null=True)
+    mean_method = serializers.CharField()
+    pooled_count = serializers.IntegerField(min_value=0)
+    pooled_students = serializers.IntegerField(min_value=0)
+    pooled_rate = serializers.FloatField(allow_null=True)
+    pooled_ci_low = serializers.FloatField(allow_null=True)
+    pooled_ci_high = serializers.FloatField(allow_null=True)
+    pooled_method = serializers.CharField()
+    median = serializers.FloatField(allow_null=True)
+    min = serializers.FloatField(allow_null=True)
+    max = serializers.FloatField(allow_null=True)
+    confidence_level = serializers.FloatField()
+    excluded = ExcludedSerializer(many=True)
+    taxonomy_version = serializers.CharField()
+    computed_at = serializers.DateTimeField()
+
+
+class PointSerializer(serializers.Serializer):
+    institution = serializers.CharField(
+        allow_null=True, help_text="Null for other institutions when a coordinator asks."
+    )
+    rate_per_1000 = serializers.FloatField()
+    score = serializers.FloatField()
+
+
+class FlaggedSerializer(serializers.Serializer):
+    """Possible under-registration: safety score and incident rate both below the median."""
+
+    institution = serializers.CharField()
+    rate_per_1000 = serializers.FloatField()
+    score = serializers.FloatField()
+    reason = serializers.CharField()
+
+
+class CorrelationSerializer(serializers.Serializer):
+    """Institutions' rates (victim role ``all``) against a survey score."""
+
+    school_year = serializers.CharField()
+    survey_year = serializers.IntegerField(
+        allow_null=True, help_text="The survey year used (held in school year Y-1 - Y)."
+    )
+    score = serializers.ChoiceField(choices=ScoreSource.choices)
+    group = serializers.CharField()
+    level = serializers.CharField()
+    # A plain string in the schema: an enum here would collide with the incidents' victim_role.
+    victim_role = serializers.CharField(help_text="all, student or staff")
+    status = serializers.ChoiceField(
+        choices=["ok", "not_enough_data", "no_variation", "no_survey"],
+        help_text="Anything but ok: the statistics are null and `message` says why.",
+    )
+    message = serializers.CharField(allow_blank=True)
+    n = serializers.IntegerField(min_value=0)
+    pearson_r = serializers.FloatField(allow_null=True)
+    pearson_p = serializers.FloatField(allow_null=True)
+    pearson_ci_low = serializers.FloatField(allow_null=True)
+    pearson_ci_high = serializers.FloatField(allow_null=True)
+    spearman_rho = serializers.FloatField(allow_null=True)
+    spearman_p = serializers.FloatField(allow_null=True)
+    confidence_level = serializers.FloatField()
+    rate_median = serializers.FloatField(allow_null=True)
+    score_median = serializers.FloatField(allow_null=True)
+    points = PointSerializer(many=True)
+    flagged = FlaggedSerializer(many=True)
+    computed_at = serializers.DateTimeField()
+
+
+class JobRequestSerializer(serializers.Serializer):
+    school_year = serializers.RegexField(
+        r"^\d{4}-\d{4}$", max_length=9, help_text="The school year to compute, e.g. 2022-2023."
+    )
+
+
+class JobSerializer(serializers.ModelSerializer):
+    """A figures computation: status and progress."""
+
+    url = serializers.SerializerMethodField()
+    retried = serializers.BooleanField(read_only=True)
+    status = serializers.ChoiceField(choices=JobStatus.choices, read_only=True)
+    reason = serializers.ChoiceField(choices=JobReason.choices, read_only=True)
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FigureJob
+        fields = [
+            "id",
+            "url",
+            "school_year",
+            "status",
+            "progress",
+            "step",
+            "attempts",
+            "retried",
+            "reason",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, job: FigureJob) -> str:
+        path = reverse("figures-job-detail", kwargs={"pk": job.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_error(self, job: FigureJob) -> str:
+        # Error texts may carry database details: only administrators read them.
+        if not job.error:
+            return ""
+        if self.context.get("show_errors"):
+            return job.error
+        return "error" if job.status == JobStatus.FAILED else ""

@@ -1,0 +1,389 @@
+"""The figures API: read-only rates, sector summaries and correlations of the current
+figure set, and jobs to recompute a school year.
+
+Query parameters are checked strictly: an unknown parameter or value is a 400 that says
+what is wrong, never an empty list (an empty list would read as "no incidents").
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from miv.schoolyear import parse_school_year, school_year_of
+from reporting import queries, services
+from reporting.access import can_read_figures, can_request_computation, resolve_institution
+from reporting.choices import JobReason, JobStatus, ScoreSource, VictimGroup
+from reporting.models import FigureJob
+from reporting.tasks import compute_figures, send
+
+from .serializers import (
+    CorrelationSerializer,
+    JobRequestSerializer,
+    JobSerializer,
+    ProblemSerializer,
+    RateSerializer,
+    SectorSerializer,
+)
+
+logger = logging.getLogger(__name__)
+
+TAG = "figures"
+
+
+class BadParameter(APIException):
+    """400 naming the query parameter that is wrong."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_parameter"
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__()
+        self.detail = {"detail": message, "parameter": parameter}
+
+
+class ReadFigures(BasePermission):
+    """Administrators, researchers and coordinators; not registrars."""
+
+    def has_permission(self, request, view):
+        return can_read_figures(request.user)
+
+
+class RequestComputation(BasePermission):
+    """Administrators and coordinators."""
+
+    def has_permission(self, request, view):
+        return can_request_computation(request.user)
+
+
+# --- Parameters -------------------------------------------------------------------------------
+
+SCHOOL_YEAR = OpenApiParameter(
+    "school_year",
+    OpenApiTypes.STR,
+    description="School year, e.g. 2022-2023. Default: the latest year with figures.",
+    pattern=r"^\d{4}-\d{4}$",
+)
+GROUP = OpenApiParameter(
+    "group",
+    OpenApiTypes.STR,
+    description=(
+        "`total` (default), `misdragingen`, `ongevallen`, or a category, subcategory or "
+        "incident type code of the taxonomy (e.g. `MIS`, `MIS.FYS`, `MIS.FYS.06`)."
+    ),
+)
+VICTIM_ROLE = OpenApiParameter(
+    "victim_role",
+    OpenApiTypes.STR,
+    enum=VictimGroup.values,
+    description="Whose incidents: `all` (default), `student` or `staff` victims.",
+)
+INSTITUTION = OpenApiParameter(
+    "institution",
+    OpenApiTypes.STR,
+    description="One institution: its BRIN (researchers without named access: pseudonym).",
+)
+SCORE = OpenApiParameter(
+    "score",
+    OpenApiTypes.STR,
+    enum=ScoreSource.values,
+    required=True,
+    description="`job` (% students feeling safe) or `mo` (staff safety score 0-10).",
+)
+SURVEY_YEAR = OpenApiParameter(
+    "survey_year",
+    OpenApiTypes.INT,
+    description=(
+        "Survey year to join (a survey of year Y was held in school year (Y-1)-Y). Default: "
+        "the latest survey held in or before the school year."
+    ),
+)
+
+ERRORS = {
+    400: OpenApiResponse(ProblemSerializer, description="An unknown parameter or value."),
+    401: OpenApiResponse(ProblemSerializer, description="Not authenticated."),
+    403: OpenApiResponse(ProblemSerializer, description="No access to figures."),
+    404: OpenApiResponse(ProblemSerializer, description="No figures computed for this year."),
+}
+
+
+def _single(request, name: str) -> str | None:
+    values = request.query_params.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise BadParameter(name, _("Geef '%(name)s' één keer op.") % {"name": name})
+    return values[0].strip()
+
+
+def _check_names(request, allowed: set[str]) -> None:
+    unknown = sorted(set(request.query_params) - allowed - {"format"})
+    if unknown:
+        raise BadParameter(
+            unknown[0],
+            _("Onbekende parameter '%(name)s'. Mogelijk: %(allowed)s.")
+            % {"name": unknown[0], "allowed": ", ".join(sorted(allowed))},
+        )
+
+
+def _school_year(request) -> str:
+    value = _single(request, "school_year")
+    if value is None:
+        latest = queries.latest_computed_year()
+        if latest is None:
+            raise NotFound(_("Er zijn nog geen cijfers berekend."))
+        return latest
+    try:
+        parse_school_year(value)
+    except ValueError:
+        raise BadParameter(
+            "school_year",
+            _("Ongeldig schooljaar '%(value)s'; gebruik bijvoorbeeld 2022-2023.")
+            % {"value": value},
+        ) from None
+    if not queries.has_current_set(value):
+        raise NotFound(
+            _("Voor schooljaar %(year)s zijn (nog) geen cijfers berekend.") % {"year": value}
+        )
+    return value
+
+
+def _selection(request, *, with_victim_role: bool = True) -> queries.Selection:
+    school_year = _school_year(request)
+    code = _single(request, "group")
+    code = services.GROUP_TOTAL if code is None else code
+    group = services.resolve_group(code)
+    if group is None:
+        raise BadParameter(
+            "group",
+            _(
+                "Onbekende groep '%(value)s'. Gebruik total, misdragingen, ongevallen of een "
+                "code uit de indeling."
+            )
+            % {"value": code},
+        )
+    role = VictimGroup.ALL
+    if with_victim_role:
+        role = _single(request, "victim_role")
+        role = VictimGroup.ALL if role is None else role
+        if role not in VictimGroup.values:
+            raise BadParameter(
+                "victim_role",
+                _("Onbekende slachtofferrol '%(value)s'. Mogelijk: %(allowed)s.")
+                % {"value": role, "allowed": ", ".join(VictimGroup.values)},
+            )
+    return queries.Selection(school_year=school_year, group=group, victim_role=role)
+
+
+# --- Views ------------------------------------------------------------------------------------
+
+
+class RatesView(APIView):
+    """Incidents per 1,000 students per institution, with exact 95% intervals."""
+
+    permission_classes = [ReadFigures]
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Incidents per 1,000 students per institution",
+        description=(
+            "Coordinators see their own institution; researchers and administrators all "
+            "institutions with a student count (institutions without one are listed in "
+            "`figures/sector/`)."
+        ),
+        parameters=[SCHOOL_YEAR, GROUP, VICTIM_ROLE, INSTITUTION],
+        responses={200: RateSerializer(many=True), **ERRORS},
+    )
+    def get(self, request):
+        _check_names(request, {"school_year", "group", "victim_role", "institution"})
+        institution_id = None
+        value = _single(request, "institution")
+        if value is not None:
+            institution = resolve_institution(request.user, value)
+            if institution is None:
+                raise BadParameter(
+                    "institution", _("Onbekende instelling '%(value)s'.") % {"value": value}
+                )
+            institution_id = institution.pk
+        selection = _selection(request)
+        rows = queries.institution_rates(request.user, selection, institution_id)
+        return Response(RateSerializer(rows, many=True).data)
+
+
+class SectorView(APIView):
+    """The sector mean and pooled rate of a school year, group and victim role."""
+
+    permission_classes = [ReadFigures]
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Sector mean (t-interval) and pooled rate (exact interval)",
+        parameters=[SCHOOL_YEAR, GROUP, VICTIM_ROLE],
+        responses={200: SectorSerializer, **ERRORS},
+    )
+    def get(self, request):
+        _check_names(request, {"school_year", "group", "victim_role"})
+        selection = _selection(request)
+        try:
+            data = queries.sector(request.user, selection)
+        except queries.FiguresNotComputed:
+            raise NotFound(_("Voor deze groep zijn (nog) geen cijfers berekend.")) from None
+        return Response(SectorSerializer(data).data)
+
+
+class CorrelationView(APIView):
+    """Institutions' rates against the JOB or MO safety score, with possible
+    under-registration flagged."""
+
+    permission_classes = [ReadFigures]
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Correlation of incident rates with a safety survey (figures 6.2, 6.4)",
+        parameters=[SCHOOL_YEAR, SCORE, GROUP, SURVEY_YEAR],
+        responses={200: CorrelationSerializer, **ERRORS},
+    )
+    def get(self, request):
+        _check_names(request, {"school_year", "score", "group", "survey_year"})
+        source = _single(request, "score")
+        if source not in ScoreSource.values:
+            raise BadParameter(
+                "score",
+                _("Geef score=job of score=mo op.")
+                if source is None
+                else _("Onbekende score '%(value)s'; gebruik job of mo.") % {"value": source},
+            )
+        survey_year = None
+        raw = _single(request, "survey_year")
+        if raw is not None:
+            if not raw.isdigit() or int(raw) not in queries.survey_years(source):
+                raise BadParameter(
+                    "survey_year",
+                    _("Geen %(source)s-peiling van jaar '%(value)s'. Beschikbaar: %(years)s.")
+                    % {
+                        "source": source.upper(),
+                        "value": raw,
+                        "years": ", ".join(str(y) for y in queries.survey_years(source)) or "-",
+                    },
+                )
+            survey_year = int(raw)
+        selection = _selection(request, with_victim_role=False)
+        try:
+            data = queries.correlation(request.user, selection, source, survey_year)
+        except queries.FiguresNotComputed:
+            raise NotFound(_("Voor deze groep zijn (nog) geen cijfers berekend.")) from None
+        return Response(CorrelationSerializer(data).data)
+
+
+def _show_errors(request) -> bool:
+    return bool(request.user.is_superuser)
+
+
+class JobCreateView(APIView):
+    """Start a recomputation of a school year's figures."""
+
+    permission_classes = [RequestComputation]
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Recompute a school year (administrators and coordinators)",
+        description=(
+            "Answers 202 with the job; follow `url` for status and progress. A request for a "
+            "year that is already being computed joins that job."
+        ),
+        request=JobRequestSerializer,
+        responses={
+            202: JobSerializer,
+            400: OpenApiResponse(description="Invalid school year."),
+            401: OpenApiResponse(ProblemSerializer, description="Not authenticated."),
+            403: OpenApiResponse(ProblemSerializer, description="Not allowed."),
+            503: OpenApiResponse(ProblemSerializer, description="The job queue is unreachable."),
+        },
+    )
+    def post(self, request):
+        serializer = JobRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        school_year = serializer.validated_data["school_year"]
+        try:
+            start = parse_school_year(school_year)
+        except ValueError:
+            raise BadParameter(
+                "school_year", _("Ongeldig schooljaar '%(value)s'.") % {"value": school_year}
+            ) from None
+        if start > parse_school_year(school_year_of(timezone.localdate())) or start < 2000:
+            raise BadParameter(
+                "school_year",
+                _("Schooljaar %(value)s ligt buiten het bereik.") % {"value": school_year},
+            )
+        job = services.active_job(school_year)
+        if job is None:
+            job = self._start(request, school_year)
+        if job is None:
+            return Response(
+                {"detail": _("De takenwachtrij is niet bereikbaar. Probeer het later opnieuw.")},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "30"},
+            )
+        job.refresh_from_db()
+        data = JobSerializer(
+            job, context={"request": request, "show_errors": _show_errors(request)}
+        )
+        return Response(
+            data.data, status=status.HTTP_202_ACCEPTED, headers={"Location": data.data["url"]}
+        )
+
+    def _start(self, request, school_year: str) -> FigureJob | None:
+        task_id = str(uuid.uuid4())
+        # Saved (committed) before the message is sent, so the worker finds the job.
+        job = services.create_job(
+            school_year, reason=JobReason.API, requested_by=request.user, task_id=task_id
+        )
+        try:
+            send(
+                compute_figures,
+                kwargs={"school_year": school_year, "job_id": str(job.pk)},
+                task_id=task_id,
+            )
+        except Exception:  # noqa: BLE001 - broker down, or an eager run that failed
+            job.refresh_from_db()
+            if job.status == JobStatus.QUEUED and job.attempts == 0:
+                logger.exception("could not enqueue figures job %s", job.pk)
+                services.fail_job(job.pk, "broker unreachable")
+                return None
+            # Eager mode: the computation itself failed; the job records it.
+            logger.exception("figures job %s failed", job.pk)
+        return job
+
+
+class JobDetailView(APIView):
+    """Status and progress of a figures job."""
+
+    permission_classes = [RequestComputation]
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Status and progress of a recomputation",
+        responses={
+            200: JobSerializer,
+            401: OpenApiResponse(ProblemSerializer, description="Not authenticated."),
+            403: OpenApiResponse(ProblemSerializer, description="Not allowed."),
+            404: OpenApiResponse(ProblemSerializer, description="No such job."),
+        },
+    )
+    def get(self, request, pk):
+        job = get_object_or_404(FigureJob, pk=pk)
+        data = JobSerializer(
+            job, context={"request": request, "show_errors": _show_errors(request)}
+        )
+        return Response(data.data)

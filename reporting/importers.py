@@ -1,0 +1,601 @@
+"""Importing the denominators (DUO student counts) and the survey scores (JOB, MO).
+
+:func:`import_enrolments` reads DUO's open-data file *03 deelnemers per instelling, plaats,
+kenniscentrum, sector, bedrijfstak, type mbo-opleiding, niveau, geslacht* (one row per
+institution x route x qualification) and sums every ``TOTAAL<yyyy>`` column per institution:
+DUO's 1 October count of year *yyyy* is the denominator of school year *yyyy*-*yyyy+1*. The
+simple format ``institution,school_year,students`` is accepted too.
+
+:func:`import_safety_scores` reads ``institution,source,survey_year,value,respondents``.
+
+Both are all or nothing, stream the file, write in one transaction, leave unchanged values
+alone (so re-importing a file changes nothing) and send ``figure_inputs_changed`` after
+commit for the school years that changed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import BinaryIO
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from incidents.choices import InstitutionKind
+from incidents.models import Institution, brin_validator
+from miv.csvfiles import CsvFileError, ImportReport, Progress, open_csv
+from miv.schoolyear import parse_school_year, school_year_from_start
+
+from .choices import ScoreSource
+from .models import SCORE_RANGES, SafetyScore, StudentCount
+from .signals import figure_inputs_changed
+
+_TOTAL = re.compile(r"^totaal(\d{4})$")
+_INT = re.compile(r"^\d{1,9}$")
+# Newer DUO files mask small counts (e.g. "<5"); such a cell is counted as 0 and reported.
+_MASKED = re.compile(r"^<\s*\d+$")
+_KINDS = {
+    "roc": InstitutionKind.ROC,
+    "aoc": InstitutionKind.AOC,
+    "vak": InstitutionKind.VAK,
+    "overig": InstitutionKind.OVERIG,
+}
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _name_of(source, name: str | None) -> str:
+    return name or Path(getattr(source, "name", "") or str(source)).name
+
+
+def _city(value: str) -> str:
+    """DUO writes places in capitals: ``'S-HERTOGENBOSCH`` -> ``'s-Hertogenbosch``."""
+    words = []
+    for word in value.strip().lower().split(" "):
+        parts = [p[:1].upper() + p[1:] for p in word.split("-")]
+        words.append("-".join(parts))
+    result = " ".join(words)
+    return re.sub(r"^'S\b", "'s", result).replace("'S-", "'s-")
+
+
+def _valid_brin(value: str) -> bool:
+    try:
+        brin_validator(value)
+    except Exception:  # noqa: BLE001 - any validation failure means "no BRIN"
+        return False
+    return True
+
+
+# --- Enrolments ----------------------------------------------------------------------------
+
+
+def read_institution_list(source: str | Path | BinaryIO) -> tuple[dict[str, dict], ImportReport]:
+    """DUO's institution list (*Indicatoren mbo per instelling*: ``Brinnr``, ``Naam
+    Instelling``, ``Plaats``, ``Vgl Groep``): name, kind and main seat per BRIN, used when
+    :func:`import_enrolments` creates institutions."""
+    report = ImportReport(kind="institutions", source_name=_name_of(source, None))
+    result: dict[str, dict] = {}
+    try:
+        with open_csv(source, name=report.source_name) as csv_file:
+            index = csv_file.index()
+            cols = [index.get(k) for k in ("brinnr", "naaminstelling", "plaats", "vglgroep")]
+            if None in cols[:2]:
+                report.errors.add(
+                    csv_file.header_line,
+                    "",
+                    _("De instellingenlijst heeft de kolommen Brinnr en Naam Instelling nodig."),
+                )
+                return result, report
+            brin_col, name_col, city_col, kind_col = cols
+            for line, cells in csv_file.rows(report.errors):
+                brin = cells[brin_col].upper()
+                if not _valid_brin(brin):
+                    report.errors.add(
+                        line,
+                        csv_file.header[brin_col],
+                        _("Ongeldige BRIN-code '%(value)s'.") % {"value": cells[brin_col][:20]},
+                    )
+                    continue
+                kind = _KINDS.get(cells[kind_col].casefold()) if kind_col is not None else None
+                result[brin] = {
+                    "name": cells[name_col][:200],
+                    "city": _city(cells[city_col])[:100] if city_col is not None else "",
+                    "kind": kind,
+                }
+            report.rows = csv_file.data_rows
+    except CsvFileError as exc:
+        report.fatal(exc)
+    return result, report
+
+
+def import_enrolments(
+    source: str | Path | BinaryIO,
+    *,
+    name: str | None = None,
+    source_date: date | None = None,
+    institution_list: dict[str, dict] | None = None,
+    commit: bool = True,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import student counts from a DUO file or a simple CSV; see the module docstring.
+
+    Institutions missing in MIV are created from a DUO file (BRIN, name, kind, city), with
+    name, kind and main seat from ``institution_list`` (:func:`read_institution_list`)
+    where it has them; existing institutions keep their attributes. A count that changes
+    records ``name`` and ``source_date`` (default: today) as its source.
+    """
+    report = ImportReport(kind="enrolments", source_name=_name_of(source, name))
+    source_date = source_date or timezone.localdate()
+    try:
+        with open_csv(source, name=report.source_name) as csv_file:
+            index = csv_file.index()
+            brin_col = index.get("brinnummer", index.get("instellingscode"))
+            totals = [
+                (i, int(m[1])) for i, key in enumerate(csv_file.keys) if (m := _TOTAL.match(key))
+            ]
+            if brin_col is not None and totals:
+                counts, institutions = _read_duo(
+                    csv_file, index, brin_col, totals, report, progress
+                )
+            elif {"institution", "schoolyear", "students"} <= set(index):
+                counts, institutions = _read_simple(csv_file, index, report, progress)
+            else:
+                report.errors.add(
+                    csv_file.header_line,
+                    "",
+                    _(
+                        "Onbekend formaat. Verwacht een DUO-bestand (kolommen BRIN NUMMER of "
+                        "INSTELLINGSCODE en TOTAAL<jaar>) of de kolommen "
+                        "institution,school_year,students."
+                    ),
+                )
+                return report
+            report.rows = csv_file.data_rows
+    except CsvFileError as exc:
+        report.fatal(exc)
+        return report
+    if report.rows == 0 and not report.errors:
+        report.errors.add(0, "", _("Het bestand bevat geen gegevensrijen."))
+    if report.errors:
+        return report
+    for brin, info in institutions.items():
+        listed = (institution_list or {}).get(brin)
+        if listed:
+            info.update({k: v for k, v in listed.items() if v})
+    try:
+        with transaction.atomic():
+            _write_counts(counts, institutions, report, commit, source_date)
+            if not commit:
+                raise _Rollback
+    except _Rollback:
+        report.school_years.clear()
+    return report
+
+
+def _read_duo(csv_file, index, brin_col, totals, report, progress):
+    kind_col = index.get("soortins")
+    name_col = index.get("instellingsnaam")
+    city_col = index.get("plaatsnaam")
+    header = csv_file.header
+    counts: dict[str, list[int]] = {}
+    institutions: dict[str, dict] = {}
+    city_students: dict[str, Counter] = {}
+    masked = 0
+    errors = report.errors
+    for line, cells in csv_file.rows(errors, progress=progress):
+        brin = cells[brin_col].upper()
+        if not _valid_brin(brin):
+            errors.add(
+                line,
+                header[brin_col],
+                _("Ongeldige BRIN-code '%(value)s' (twee cijfers en twee letters).")
+                % {"value": cells[brin_col][:20]},
+            )
+            continue
+        values = []
+        bad = False
+        for i, _year in totals:
+            cell = cells[i]
+            if not cell:
+                values.append(0)
+            elif _INT.match(cell):
+                values.append(int(cell))
+            elif _MASKED.match(cell):
+                values.append(0)
+                masked += 1
+            else:
+                errors.add(
+                    line,
+                    header[i],
+                    _("Geen aantal: '%(value)s'.") % {"value": cell[:20]},
+                )
+                bad = True
+        if bad:
+            continue
+        row_total = counts.setdefault(brin, [0] * len(totals))
+        for n, value in enumerate(values):
+            row_total[n] += value
+        info = institutions.get(brin)
+        if info is None:
+            kind_value = cells[kind_col].casefold() if kind_col is not None else "overig"
+            kind = _KINDS.get(kind_value)
+            if kind is None:
+                errors.add(
+                    line,
+                    header[kind_col],
+                    _("Onbekende soort instelling '%(value)s'; verwacht ROC, AOC, VAK of OVERIG.")
+                    % {"value": cells[kind_col][:20]},
+                )
+                continue
+            info = institutions[brin] = {
+                "name": (cells[name_col] if name_col is not None else "")[:200] or brin,
+                "kind": kind,
+            }
+            city_students[brin] = Counter()
+        if city_col is not None and cells[city_col]:
+            # The main seat: the place with the most students of the institution.
+            city_students[brin][cells[city_col]] += sum(values) + 1
+    for brin, info in institutions.items():
+        best = city_students[brin].most_common(1)
+        info["city"] = _city(best[0][0])[:100] if best else ""
+    result = {
+        (brin, school_year_from_start(year)): per_year[n]
+        for brin, per_year in counts.items()
+        for n, (_i, year) in enumerate(totals)
+    }
+    report.notes.append(
+        _("DUO-bestand: %(institutions)s instellingen, jaren %(years)s.")
+        % {
+            "institutions": len(counts),
+            "years": ", ".join(str(year) for _i, year in totals),
+        }
+    )
+    if masked:
+        report.notes.append(
+            _("%(count)s afgeschermde cellen (zoals '<5') zijn als 0 geteld.") % {"count": masked}
+        )
+    return result, institutions
+
+
+def _read_simple(csv_file, index, report, progress):
+    errors = report.errors
+    header = csv_file.header
+    inst_col, year_col, students_col = (
+        index["institution"],
+        index["schoolyear"],
+        index["students"],
+    )
+    counts: dict[tuple[str, str], int] = {}
+    first_line: dict[tuple[str, str], int] = {}
+    known = set(Institution.objects.values_list("brin", flat=True))
+    for line, cells in csv_file.rows(errors, progress=progress):
+        brin = cells[inst_col].upper()
+        ok = True
+        if brin not in known:
+            errors.add(
+                line,
+                header[inst_col],
+                _("Onbekende instelling '%(value)s'.") % {"value": cells[inst_col][:20]},
+            )
+            ok = False
+        year = cells[year_col]
+        try:
+            parse_school_year(year)
+        except ValueError:
+            errors.add(
+                line,
+                header[year_col],
+                _("Ongeldig schooljaar '%(value)s'; schrijf 2022-2023.") % {"value": year[:20]},
+            )
+            ok = False
+        students = cells[students_col].replace(".", "")
+        if not _INT.match(students):
+            errors.add(
+                line,
+                header[students_col],
+                _("Geen aantal studenten: '%(value)s'.") % {"value": cells[students_col][:20]},
+            )
+            ok = False
+        if not ok:
+            continue
+        key = (brin, year)
+        if key in counts:
+            errors.add(
+                line,
+                "",
+                _("%(brin)s %(year)s staat ook al op regel %(line)s.")
+                % {"brin": brin, "year": year, "line": first_line[key]},
+            )
+            continue
+        counts[key] = int(students)
+        first_line[key] = line
+    return counts, {}
+
+
+def _write_counts(counts, institutions, report, commit, source_date) -> None:
+    existing_institutions = {
+        i.brin: i for i in Institution.objects.filter(brin__in={b for b, _y in counts})
+    }
+    new_institutions = 0
+    for brin, info in institutions.items():
+        if brin not in existing_institutions:
+            new_institutions += 1
+            if commit:
+                existing_institutions[brin] = Institution.objects.create(
+                    brin=brin, name=info["name"], kind=info["kind"], city=info["city"]
+                )
+    current = {
+        (c.institution.brin, c.school_year): c
+        for c in StudentCount.objects.filter(
+            institution__brin__in={b for b, _y in counts}
+        ).select_related("institution")
+    }
+    to_create, to_update = [], []
+    per_year: dict[str, list[int]] = {}
+    zero = 0
+    for (brin, year), students in sorted(counts.items()):
+        if students == 0:
+            # No students that year (e.g. before a merger): no denominator, rather than a
+            # denominator of 0 that would make every rate infinite.
+            zero += 1
+            continue
+        totals = per_year.setdefault(year, [0, 0])
+        totals[0] += 1
+        totals[1] += students
+        count = current.get((brin, year))
+        if count is None:
+            report.created += 1
+            report.school_years.add(year)
+            if commit:
+                to_create.append(
+                    StudentCount(
+                        institution=existing_institutions[brin],
+                        school_year=year,
+                        students=students,
+                        source=report.source_name[:255],
+                        source_date=source_date,
+                    )
+                )
+        elif count.students != students:
+            report.updated += 1
+            report.school_years.add(year)
+            count.students = students
+            count.source = report.source_name[:255]
+            count.source_date = source_date
+            count.updated_at = timezone.now()  # bulk_update does not touch auto_now fields
+            to_update.append(count)
+        else:
+            report.unchanged += 1
+    if commit:
+        StudentCount.objects.bulk_create(to_create, batch_size=1000)
+        StudentCount.objects.bulk_update(
+            to_update, ["students", "source", "source_date", "updated_at"], batch_size=1000
+        )
+        years = set(report.school_years)
+        if years:
+            transaction.on_commit(
+                lambda: figure_inputs_changed.send(sender=StudentCount, school_years=years)
+            )
+        report.committed = True
+    report.sections = [
+        (
+            _("Studenten per schooljaar (alle instellingen)"),
+            [(year, total) for year, (_n, total) in sorted(per_year.items())],
+        ),
+        (
+            _("Instellingen per schooljaar"),
+            [(year, n) for year, (n, _total) in sorted(per_year.items())],
+        ),
+    ]
+    if zero:
+        report.notes.append(
+            _("%(count)s keer een instelling zonder studenten in een jaar: niet opgeslagen.")
+            % {"count": zero}
+        )
+    if institutions:
+        report.notes.append(
+            _("Nieuwe instellingen: %(new)s; bestaande: %(existing)s.")
+            % {"new": new_institutions, "existing": len(institutions) - new_institutions}
+        )
+
+
+# --- Safety scores -------------------------------------------------------------------------
+
+
+def _decimal(value: str) -> Decimal | None:
+    value = value.replace(" ", "").replace("%", "")
+    if "," in value and "." not in value:
+        value = value.replace(",", ".")  # Dutch decimal comma
+    try:
+        result = Decimal(value)
+    except InvalidOperation:
+        return None
+    return result if result.is_finite() else None
+
+
+def import_safety_scores(
+    source: str | Path | BinaryIO,
+    *,
+    name: str | None = None,
+    commit: bool = True,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import JOB/MO scores from ``institution,source,survey_year,value,respondents``.
+
+    Out-of-range values, unknown institutions and duplicate rows are errors. A survey of
+    year *Y* belongs to school year (*Y*-1)-*Y*; listeners are told about those years.
+    """
+    report = ImportReport(kind="scores", source_name=_name_of(source, name))
+    rows: dict[tuple[str, str, int], tuple[Decimal, int | None]] = {}
+    try:
+        with open_csv(source, name=report.source_name) as csv_file:
+            index = csv_file.index()
+            needed = ["institution", "source", "surveyyear", "value"]
+            missing = [n for n in needed if n not in index]
+            if missing:
+                report.errors.add(
+                    csv_file.header_line,
+                    "",
+                    _(
+                        "Kolommen ontbreken (%(missing)s). Verwacht: "
+                        "institution,source,survey_year,value,respondents."
+                    )
+                    % {"missing": ", ".join(missing)},
+                )
+                return report
+            rows = _read_scores(csv_file, index, report, progress)
+            report.rows = csv_file.data_rows
+    except CsvFileError as exc:
+        report.fatal(exc)
+        return report
+    if report.rows == 0 and not report.errors:
+        report.errors.add(0, "", _("Het bestand bevat geen gegevensrijen."))
+    if report.errors:
+        return report
+    try:
+        with transaction.atomic():
+            _write_scores(rows, report, commit)
+            if not commit:
+                raise _Rollback
+    except _Rollback:
+        report.school_years.clear()
+    return report
+
+
+def _read_scores(csv_file, index, report, progress):
+    errors = report.errors
+    header = csv_file.header
+    cols = {n: index.get(n) for n in ("institution", "source", "surveyyear", "value")}
+    respondents_col = index.get("respondents")
+    known = set(Institution.objects.values_list("brin", flat=True))
+    this_year = timezone.localdate().year
+    rows: dict[tuple[str, str, int], tuple[Decimal, int | None]] = {}
+    first_line: dict[tuple[str, str, int], int] = {}
+    for line, cells in csv_file.rows(errors, progress=progress):
+        before = errors.total
+        brin = cells[cols["institution"]].upper()
+        if brin not in known:
+            errors.add(
+                line,
+                header[cols["institution"]],
+                _("Onbekende instelling '%(value)s'.") % {"value": cells[cols["institution"]][:20]},
+            )
+        source = cells[cols["source"]].casefold()
+        if source not in ScoreSource.values:
+            errors.add(
+                line,
+                header[cols["source"]],
+                _("Onbekende bron '%(value)s'; gebruik job of mo.") % {"value": source[:20]},
+            )
+        year_value = cells[cols["surveyyear"]]
+        year = int(year_value) if re.fullmatch(r"\d{4}", year_value) else None
+        if year is None or not 2000 <= year <= this_year:
+            errors.add(
+                line,
+                header[cols["surveyyear"]],
+                _("Ongeldig peiljaar '%(value)s' (2000 tot en met %(max)s).")
+                % {"value": year_value[:20], "max": this_year},
+            )
+        value = _decimal(cells[cols["value"]])
+        if value is None:
+            errors.add(
+                line,
+                header[cols["value"]],
+                _("Geen getal: '%(value)s'.") % {"value": cells[cols["value"]][:20]},
+            )
+        elif source in ScoreSource.values:
+            low, high = SCORE_RANGES[source]
+            if not low <= value <= high:
+                errors.add(
+                    line,
+                    header[cols["value"]],
+                    _("Een %(source)s-score ligt tussen %(low)s en %(high)s, niet %(value)s.")
+                    % {"source": source.upper(), "low": low, "high": high, "value": value},
+                )
+            elif value != value.quantize(Decimal("0.01")):
+                errors.add(
+                    line,
+                    header[cols["value"]],
+                    _("Hoogstens twee decimalen: %(value)s.") % {"value": value},
+                )
+        respondents = None
+        if respondents_col is not None and cells[respondents_col]:
+            raw = cells[respondents_col].replace(".", "")
+            if _INT.match(raw):
+                respondents = int(raw)
+            else:
+                errors.add(
+                    line,
+                    header[respondents_col],
+                    _("Geen aantal respondenten: '%(value)s'.")
+                    % {"value": cells[respondents_col][:20]},
+                )
+        if errors.total != before:
+            continue
+        key = (brin, source, year)
+        if key in rows:
+            errors.add(
+                line,
+                "",
+                _("Dubbele rij: %(brin)s %(source)s %(year)s staat ook al op regel %(line)s.")
+                % {"brin": brin, "source": source, "year": year, "line": first_line[key]},
+            )
+            continue
+        rows[key] = (value, respondents)
+        first_line[key] = line
+    return rows
+
+
+def _write_scores(rows, report, commit) -> None:
+    institutions = {i.brin: i for i in Institution.objects.filter(brin__in={k[0] for k in rows})}
+    current = {
+        (s.institution.brin, s.source, s.survey_year): s
+        for s in SafetyScore.objects.filter(institution__brin__in=set(institutions)).select_related(
+            "institution"
+        )
+    }
+    to_create, to_update = [], []
+    per_survey: Counter[str] = Counter()
+    for (brin, source, year), (value, respondents) in sorted(rows.items()):
+        per_survey[f"{source.upper()} {year}"] += 1
+        school_year = school_year_from_start(year - 1)
+        score = current.get((brin, source, year))
+        if score is None:
+            report.created += 1
+            report.school_years.add(school_year)
+            to_create.append(
+                SafetyScore(
+                    institution=institutions[brin],
+                    source=source,
+                    survey_year=year,
+                    value=value,
+                    respondents=respondents,
+                )
+            )
+        elif score.value != value or score.respondents != respondents:
+            report.updated += 1
+            report.school_years.add(school_year)
+            score.value, score.respondents = value, respondents
+            score.updated_at = timezone.now()  # bulk_update does not touch auto_now fields
+            to_update.append(score)
+        else:
+            report.unchanged += 1
+    if commit:
+        SafetyScore.objects.bulk_create(to_create, batch_size=1000)
+        SafetyScore.objects.bulk_update(
+            to_update, ["value", "respondents", "updated_at"], batch_size=1000
+        )
+        years = set(report.school_years)
+        if years:
+            transaction.on_commit(
+                lambda: figure_inputs_changed.send(sender=SafetyScore, school_years=years)
+            )
+        report.committed = True
+    report.sections = [(_("Scores per peiling"), sorted(per_survey.items()))]

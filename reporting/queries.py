@@ -1,0 +1,314 @@
+"""The read side of the figures: what the API (and later the dashboards and exports) show.
+
+Every function reads the *current* figure set of a school year in a single statement per
+table, so a reader never sees half of an old and half of a new computation. Per-institution
+rows go through :func:`reporting.access.institution_rows`; institutions are named with
+:meth:`FigureViewer.label`. All results are plain dicts ready for JSON (no NaN).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.utils.translation import gettext as _
+
+from . import services, stats
+from .access import FigureViewer, figure_viewer, institution_labels, institution_rows
+from .choices import FigureSetStatus, ScoreSource, VictimGroup
+from .models import FigureSet, InstitutionRate, SafetyScore, ScoreCorrelation, SectorRate
+
+
+class FiguresNotComputed(LookupError):
+    """There are no (current) figures for what was asked."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A validated request for figures."""
+
+    school_year: str
+    group: services.Group
+    victim_role: str = VictimGroup.ALL
+
+
+def latest_computed_year() -> str | None:
+    return (
+        FigureSet.objects.filter(status=FigureSetStatus.CURRENT)
+        .order_by("-school_year")
+        .values_list("school_year", flat=True)
+        .first()
+    )
+
+
+def has_current_set(school_year: str) -> bool:
+    return FigureSet.objects.filter(
+        school_year=school_year, status=FigureSetStatus.CURRENT
+    ).exists()
+
+
+def _current(queryset, school_year: str):
+    return queryset.filter(
+        figure_set__school_year=school_year, figure_set__status=FigureSetStatus.CURRENT
+    )
+
+
+def _reason_text(code: str) -> str:
+    if code == services.EXCLUDED_ZERO_STUDENTS:
+        return _("Het studentaantal is 0; niet meegeteld in de cijfers en gemiddelden.")
+    return _("Geen studentaantal voor dit schooljaar; niet meegeteld in de cijfers en gemiddelden.")
+
+
+def _fmt(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}"
+
+
+def flagged_reason(source: str, survey_year: int | None, point: dict, medians: tuple) -> str:
+    """The spelled-out reason an institution is flagged for possible under-registration."""
+    rate_median, score_median = medians
+    digits = 2 if source == ScoreSource.MO else 1
+    return _(
+        "De %(source)s-score %(score)s (peiling %(survey_year)s) ligt onder de sectormediaan "
+        "%(score_median)s en het aantal geregistreerde incidenten per 1.000 studenten "
+        "(%(rate)s) ligt onder de sectormediaan %(rate_median)s: een laag veiligheidsgevoel "
+        "met weinig registraties wijst mogelijk op onderregistratie."
+    ) % {
+        "source": source.upper(),
+        "score": _fmt(point["score"], digits),
+        "survey_year": survey_year,
+        "score_median": _fmt(score_median, digits),
+        "rate": _fmt(point["rate"]),
+        "rate_median": _fmt(rate_median),
+    }
+
+
+def status_message(status: str, source: str) -> str:
+    if status == stats.NOT_ENOUGH_DATA:
+        return _(
+            "Te weinig gegevens: een correlatie vraagt minstens %(n)d instellingen met zowel "
+            "een cijfer als een score."
+        ) % {"n": stats.MIN_CORRELATION_N}
+    if status == stats.NO_VARIATION:
+        return _("Geen spreiding: de cijfers of de scores zijn bij alle instellingen gelijk.")
+    if status == services.NO_SURVEY:
+        return _("Er is geen %(source)s-peiling gehouden in of vóór dit schooljaar.") % {
+            "source": source.upper()
+        }
+    return ""
+
+
+# --- Rates ------------------------------------------------------------------------------------
+
+
+def institution_rates(user, selection: Selection, institution_id: int | None = None) -> list:
+    """The rates per institution the user may see, ordered by rate (highest first)."""
+    viewer = figure_viewer(user)
+    if viewer is None:
+        return []
+    rows = institution_rows(
+        user,
+        _current(InstitutionRate.objects, selection.school_year).filter(
+            group=selection.group.code, victim_role=selection.victim_role
+        ),
+    )
+    if institution_id is not None:
+        rows = rows.filter(institution_id=institution_id)
+    rows = list(
+        rows.select_related("institution", "figure_set").order_by("-rate", "institution__brin")
+    )
+    return [
+        {
+            "institution": viewer.label(
+                row.institution_id, row.institution.brin, row.institution.pseudonym
+            ),
+            "school_year": row.school_year,
+            "group": row.group,
+            "level": row.level,
+            "victim_role": row.victim_role,
+            "count": row.count,
+            "students": row.students,
+            "rate_per_1000": row.rate,
+            "ci_low": row.ci_low,
+            "ci_high": row.ci_high,
+            "confidence_level": row.figure_set.confidence_level,
+            "method": row.method,
+            "taxonomy_version": row.taxonomy_version,
+            "computed_at": row.computed_at,
+        }
+        for row in rows
+    ]
+
+
+# --- Sector -----------------------------------------------------------------------------------
+
+
+def _excluded(viewer: FigureViewer, excluded: list[dict]) -> list[dict]:
+    labels = institution_labels(viewer, [e["institution_id"] for e in excluded])
+    return [
+        {
+            "institution": labels.get(e["institution_id"]),
+            "reason_code": e["reason"],
+            "reason": _reason_text(e["reason"]),
+        }
+        for e in excluded
+    ]
+
+
+def sector(user, selection: Selection) -> dict:
+    viewer = figure_viewer(user)
+    row = (
+        _current(SectorRate.objects, selection.school_year)
+        .filter(group=selection.group.code, victim_role=selection.victim_role)
+        .first()
+    )
+    if viewer is None or row is None:
+        raise FiguresNotComputed(selection)
+    return {
+        "school_year": row.school_year,
+        "group": row.group,
+        "level": row.level,
+        "victim_role": row.victim_role,
+        "institutions": row.institutions,
+        "mean_rate": row.mean_rate,
+        "mean_ci_low": row.mean_ci_low,
+        "mean_ci_high": row.mean_ci_high,
+        "mean_method": row.mean_method,
+        "pooled_count": row.pooled_count,
+        "pooled_students": row.pooled_students,
+        "pooled_rate": row.pooled_rate,
+        "pooled_ci_low": row.pooled_ci_low,
+        "pooled_ci_high": row.pooled_ci_high,
+        "pooled_method": row.pooled_method,
+        "median": row.median,
+        "min": row.min_rate,
+        "max": row.max_rate,
+        "confidence_level": row.confidence_level,
+        "excluded": _excluded(viewer, row.excluded),
+        "taxonomy_version": row.taxonomy_version,
+        "computed_at": row.computed_at,
+    }
+
+
+# --- Correlation ------------------------------------------------------------------------------
+
+
+def survey_years(source: str) -> list[int]:
+    return list(
+        SafetyScore.objects.filter(source=source)
+        .order_by("survey_year")
+        .values_list("survey_year", flat=True)
+        .distinct()
+    )
+
+
+def _points(figure_set_id: int, group: str, scores: dict[int, float]) -> list[tuple]:
+    """(institution_id, rate, score) of the set's institutions (victim role all) that have a
+    score, by institution id: the points of a correlation."""
+    rates = InstitutionRate.objects.filter(
+        figure_set_id=figure_set_id, group=group, victim_role=VictimGroup.ALL
+    ).order_by("institution_id")
+    return [
+        (inst, rate, scores[inst])
+        for inst, rate in rates.values_list("institution_id", "rate")
+        if inst in scores
+    ]
+
+
+def _stored(row: ScoreCorrelation, source: str) -> tuple[dict, list[tuple]]:
+    frozen = (row.figure_set.scores or {}).get(source) or {}
+    scores = {int(k): v for k, v in (frozen.get("scores") or {}).items()}
+    data = {
+        field: getattr(row, field)
+        for field in (
+            "survey_year",
+            "status",
+            "n",
+            "pearson_r",
+            "pearson_p",
+            "pearson_ci_low",
+            "pearson_ci_high",
+            "spearman_rho",
+            "spearman_p",
+            "confidence_level",
+            "rate_median",
+            "score_median",
+            "flagged",
+            "computed_at",
+        )
+    }
+    points = _points(row.figure_set_id, row.group, scores) if row.survey_year else []
+    return data, points
+
+
+def _on_the_fly(row: ScoreCorrelation, source: str, survey_year: int) -> tuple[dict, list]:
+    """A correlation with another survey than the stored default: the same set's rates
+    against that survey's scores, computed now (a few dozen points)."""
+    points = _points(row.figure_set_id, row.group, services.survey_scores(source, survey_year))
+    rates = np.array([[rate] for _, rate, _ in points], dtype=np.float64).reshape(-1, 1)
+    values = np.array([score for *_, score in points], dtype=np.float64)
+    ids = [inst for inst, *_ in points]
+    result = services.correlate_groups(rates, values, ids, True, row.confidence_level)[0]
+    data = {
+        "survey_year": survey_year,
+        "status": result.status,
+        "n": result.n,
+        "pearson_r": result.pearson_r,
+        "pearson_p": result.pearson_p,
+        "pearson_ci_low": result.pearson_ci_low,
+        "pearson_ci_high": result.pearson_ci_high,
+        "spearman_rho": result.spearman_rho,
+        "spearman_p": result.spearman_p,
+        "confidence_level": row.confidence_level,
+        "rate_median": result.rate_median,
+        "score_median": result.score_median,
+        "flagged": result.flagged,
+        "computed_at": row.computed_at,
+    }
+    return data, points
+
+
+def correlation(user, selection: Selection, source: str, survey_year: int | None = None) -> dict:
+    """The correlation of the institutions' rates with a survey score. The default survey
+    is the latest one held in or before the school year; ``survey_year`` overrides it.
+
+    The correlation row and the rates of its points are read by the id of one set (kept
+    for a grace period after it is replaced), so they always belong together."""
+    viewer = figure_viewer(user)
+    row = (
+        _current(ScoreCorrelation.objects, selection.school_year)
+        .filter(group=selection.group.code, victim_role=VictimGroup.ALL, source=source)
+        .select_related("figure_set")
+        .first()
+    )
+    if viewer is None or row is None:
+        raise FiguresNotComputed(selection)
+    if survey_year is not None and survey_year != row.survey_year:
+        data, points = _on_the_fly(row, source, survey_year)
+    else:
+        data, points = _stored(row, source)
+    labels = institution_labels(viewer, [inst for inst, *_ in points])
+    medians = (data["rate_median"], data["score_median"])
+    data["points"] = [
+        {"institution": labels.get(inst), "rate_per_1000": rate, "score": score}
+        for inst, rate, score in points
+    ]
+    # Flags are judgements about an institution: only for those the user may see.
+    data["flagged"] = [
+        {
+            "institution": labels[p["institution_id"]],
+            "rate_per_1000": p["rate"],
+            "score": p["score"],
+            "reason": flagged_reason(source, data["survey_year"], p, medians),
+        }
+        for p in data["flagged"]
+        if labels.get(p["institution_id"]) is not None
+    ]
+    data.update(
+        school_year=selection.school_year,
+        score=source,
+        group=selection.group.code,
+        level=selection.group.level,
+        victim_role=str(VictimGroup.ALL),
+        message=status_message(data["status"], source),
+    )
+    return data
