@@ -5,7 +5,8 @@ import sys
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -14,6 +15,11 @@ from miv.celery import app as celery_app
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "miv/home.html")
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    # Resolved per request: the manifest storage of production only knows hashed names.
+    return redirect(static("miv/favicon.svg"), permanent=True)
 
 
 def _database_ok() -> bool:
