@@ -64,8 +64,7 @@ from .models import (
     LabelMapping,
     Location,
 )
-from .services import MASK, MASKED_FIELDS
-from .signals import incidents_changed
+from .services import MASK, MASKED_FIELDS, notify_incidents_changed
 
 BATCH = 1000
 
@@ -1154,9 +1153,7 @@ def import_incidents(
                         save_mapping(institution, mapping.values(), actor=actor)
                     years = set(report.school_years)
                     if years:
-                        transaction.on_commit(
-                            lambda: incidents_changed.send(sender=Incident, school_years=years)
-                        )
+                        notify_incidents_changed(years)
                     report.committed = True
             except _Rollback:
                 _undo_counts(report)

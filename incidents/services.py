@@ -3,20 +3,31 @@
 Every function is atomic, validates through ``Incident.full_clean()`` (the same rules
 as form, admin and API), writes an :class:`IncidentEvent`, and tells listeners (the
 figures) after commit.
+
+Privacy by design (AVG): :func:`apply_retention` (the nightly task) blanks descriptions and
+measures once the retention period has passed, and :func:`search_personal_data` /
+:func:`erase_personal_data` serve a data-subject request. Both also clean the places that
+keep a copy of those texts (the stored answers of idempotent POSTs, import errors).
 """
 
+import logging
 from collections.abc import Iterable
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from miv.errors import DomainError
 
 from .choices import EventAction, Status
-from .models import Incident, IncidentEvent
+from .models import IdempotencyRecord, ImportJob, Incident, IncidentEvent
 from .signals import incidents_changed
+
+logger = logging.getLogger(__name__)
 
 # Personal data: a change is recorded, its content never.
 MASKED_FIELDS = {"description", "measures"}
@@ -66,9 +77,27 @@ def _diff(before: dict, after: dict) -> dict:
     }
 
 
-def _notify(school_years: Iterable[str]) -> None:
+def notify_incidents_changed(school_years: Iterable[str]) -> None:
+    """Tell the listeners (the figures) after commit which school years changed.
+
+    The change is committed by then, so a failing listener (the broker is down, a bug) must
+    not turn a saved registration into an error page: ``send_robust`` catches it and it is
+    logged; the figures catch up with the nightly run.
+    """
     years = set(school_years)
-    transaction.on_commit(lambda: incidents_changed.send(sender=Incident, school_years=years))
+
+    def send() -> None:
+        for receiver, result in incidents_changed.send_robust(sender=Incident, school_years=years):
+            if isinstance(result, Exception):
+                # Receivers get school years only, so the error holds no personal data.
+                logger.error(
+                    "incidents_changed listener %s failed for %s",
+                    getattr(receiver, "__qualname__", receiver),
+                    ", ".join(sorted(years)),
+                    exc_info=result,
+                )
+
+    transaction.on_commit(send)
 
 
 def record_event(incident: Incident, *, actor, action: str, changes: dict | None = None):
@@ -90,7 +119,7 @@ def register_incident(*, actor, incident: Incident) -> Incident:
         record_event(
             incident, actor=incident.registered_by, action=EventAction.CREATED, changes=changes
         )
-        _notify([incident.school_year])
+        notify_incidents_changed([incident.school_year])
     return incident
 
 
@@ -109,7 +138,7 @@ def update_incident(*, actor, incident: Incident, changes: dict) -> Incident:
         diff = _diff(before, _snapshot(incident))
         if diff:
             record_event(incident, actor=actor, action=EventAction.CHANGED, changes=diff)
-            _notify({old_year, incident.school_year})
+            notify_incidents_changed({old_year, incident.school_year})
     return incident
 
 
@@ -126,7 +155,7 @@ def _transition(*, actor, incident: Incident, to: str, allowed_from: set, action
         incident.status = to
         incident.save(update_fields=["status", "updated_at"])
         record_event(incident, actor=actor, action=action, changes={"status": [old, to]})
-        _notify([incident.school_year])
+        notify_incidents_changed([incident.school_year])
     return incident
 
 
@@ -152,15 +181,240 @@ def withdraw_incident(*, actor, incident: Incident) -> Incident:
     )
 
 
+def _blanked(description: str, measures: str) -> dict:
+    """The audit record of an anonymisation: which fields were blanked, content masked."""
+    texts = {"description": description, "measures": measures}
+    return {field: [MASK, ""] for field, text in texts.items() if text}
+
+
 def anonymise_incident(*, actor, incident: Incident, action: str = EventAction.ANONYMISED) -> bool:
-    """Blank the personal-data fields of one incident (retention or a data-subject request)."""
+    """Blank the personal-data fields of one incident (retention or a data-subject request),
+    and the copies of them kept elsewhere. False when there was nothing left to do."""
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.anonymised_at and not incident.description and not incident.measures:
             return False
+        changes = _blanked(incident.description, incident.measures)
         incident.description = ""
         incident.measures = ""
         incident.anonymised_at = timezone.now()
         incident.save(update_fields=["description", "measures", "anonymised_at", "updated_at"])
-        record_event(incident, actor=actor, action=action, changes={})
+        record_event(incident, actor=actor, action=action, changes=changes)
+        _scrub_audit_copies([incident.pk])
+        _blank_idempotency_copies([incident.pk])
     return True
+
+
+# --- Privacy by design: retention and data-subject requests ---------------------------------
+
+# Stored answers of idempotent POSTs (incl. the description) are kept this long: long enough
+# for any client retry, short enough not to become a second copy of the registrations.
+DEFAULT_IDEMPOTENCY_KEEP_DAYS = 7
+RETENTION_BATCH = 500
+# A data-subject search shows at most this many incidents (the coordinator narrows the term).
+MAX_SEARCH_RESULTS = 500
+
+
+def retention_years() -> int:
+    years = int(getattr(settings, "MIV_RETENTION_YEARS", 5))
+    if years < 1:
+        raise ValueError("MIV_RETENTION_YEARS must be at least 1")
+    return years
+
+
+def retention_cutoff(today: date | None = None, years: int | None = None) -> date:
+    """Incidents that happened *before* this date are past the retention period.
+
+    An incident of exactly ``years`` years ago today is kept until tomorrow. On 29 February
+    the cutoff of a year without one is 1 March, so that 28 February of that year (whose
+    anniversary was yesterday) is already past it.
+    """
+    today = today or timezone.localdate()
+    years = retention_years() if years is None else years
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:
+        return date(today.year - years, 3, 1)
+
+
+def _masked_copy(field: str, value):
+    """``value`` as the audit trail may hold it: personal-data fields only as ``***``."""
+    if field not in MASKED_FIELDS:
+        return value
+    if isinstance(value, list | tuple):
+        return [_masked_copy(field, item) for item in value]
+    return value if value in (None, "", MASK) else MASK
+
+
+def _scrub_audit_copies(incident_ids: Iterable[int]) -> int:
+    """Mask any description or measures text in the events of these incidents.
+
+    The services and the importer never store the content (only ``***``), so normally this
+    finds nothing; it guards against events written before that rule or by other means.
+    Returns the number of events changed.
+    """
+    changed = 0
+    events = IncidentEvent.objects.filter(incident_id__in=list(incident_ids)).filter(
+        Q(changes__has_key="description") | Q(changes__has_key="measures")
+    )
+    for event in events.iterator():
+        if not isinstance(event.changes, dict):
+            continue
+        scrubbed = {field: _masked_copy(field, value) for field, value in event.changes.items()}
+        if scrubbed != event.changes:
+            IncidentEvent.objects.filter(pk=event.pk).update(changes=scrubbed)
+            changed += 1
+    return changed
+
+
+def _blank_idempotency_copies(incident_ids: Iterable[int]) -> int:
+    """Blank the description and measures in stored API answers about these incidents (an
+    ``Idempotency-Key`` retry replays the incident as it is now, without the texts)."""
+    changed = 0
+    records = IdempotencyRecord.objects.filter(body__id__in=list(incident_ids)).filter(
+        Q(body__has_key="description") | Q(body__has_key="measures")
+    )
+    for record in records.iterator():
+        body = dict(record.body)
+        for field in MASKED_FIELDS:
+            if body.get(field):
+                body[field] = ""
+        if body != record.body:
+            IdempotencyRecord.objects.filter(pk=record.pk).update(body=body)
+            changed += 1
+    return changed
+
+
+def idempotency_keep_days() -> int:
+    return int(getattr(settings, "MIV_IDEMPOTENCY_KEEP_DAYS", DEFAULT_IDEMPOTENCY_KEEP_DAYS))
+
+
+def purge_idempotency_records(*, now: datetime | None = None) -> int:
+    """Delete stored idempotent answers older than ``MIV_IDEMPOTENCY_KEEP_DAYS``."""
+    cutoff = (now or timezone.now()) - timedelta(days=idempotency_keep_days())
+    deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+def _start_of_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def purge_expired_import_data(cutoff: date) -> int:
+    """Import jobs uploaded before ``cutoff``: drop their row errors (which quote cells of
+    the file) and any file still on disk. The summary (counts, labels) stays."""
+    count = 0
+    old = ImportJob.objects.filter(created_at__lt=_start_of_day(cutoff)).filter(
+        ~Q(errors=[]) | ~Q(file="")
+    )
+    for job in old.iterator():
+        if job.file:
+            job.file.delete(save=False)
+        ImportJob.objects.filter(pk=job.pk).update(errors=[], file="")
+        count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    """What one retention run did (numbers only: this is logged and returned by the task)."""
+
+    cutoff: date
+    incidents: int
+    audit_events: int
+    idempotency_records: int
+    import_jobs: int
+
+    def as_dict(self) -> dict:
+        return {
+            "cutoff": self.cutoff.isoformat(),
+            "incidents": self.incidents,
+            "audit_events": self.audit_events,
+            "idempotency_records": self.idempotency_records,
+            "import_jobs": self.import_jobs,
+        }
+
+
+def anonymise_expired_incidents(
+    *, today: date | None = None, batch_size: int = RETENTION_BATCH
+) -> tuple[date, int, int]:
+    """Blank description and measures of every incident that happened before the retention
+    cutoff, in batches (each its own short transaction, so registrations go on meanwhile).
+
+    Idempotent: an incident without text is not touched again, and only incidents that had
+    text get an ``anonymised`` event. Returns ``(cutoff, incidents, audit events scrubbed)``.
+    """
+    cutoff = retention_cutoff(today)
+    with_text = Incident.objects.filter(occurred_on__lt=cutoff).exclude(description="", measures="")
+    incidents = scrubbed = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                with_text.select_for_update()
+                .order_by("pk")
+                .values_list("pk", "description", "measures")[:batch_size]
+            )
+            if not rows:
+                break
+            ids = [pk for pk, _description, _measures in rows]
+            now = timezone.now()
+            Incident.objects.filter(pk__in=ids).update(
+                description="", measures="", anonymised_at=now, updated_at=now
+            )
+            IncidentEvent.objects.bulk_create(
+                IncidentEvent(
+                    incident_id=pk,
+                    actor=None,
+                    action=EventAction.ANONYMISED,
+                    changes=_blanked(description, measures),
+                    at=now,
+                )
+                for pk, description, measures in rows
+            )
+            scrubbed += _scrub_audit_copies(ids)
+            _blank_idempotency_copies(ids)
+            incidents += len(ids)
+    return cutoff, incidents, scrubbed
+
+
+def apply_retention(*, today: date | None = None, now: datetime | None = None) -> RetentionResult:
+    """The nightly privacy run: anonymise expired incidents (and their copies), purge old
+    idempotent answers and the row errors of old imports. Safe to run any number of times."""
+    cutoff, incidents, scrubbed = anonymise_expired_incidents(today=today)
+    result = RetentionResult(
+        cutoff=cutoff,
+        incidents=incidents,
+        audit_events=scrubbed,
+        idempotency_records=purge_idempotency_records(now=now),
+        import_jobs=purge_expired_import_data(cutoff),
+    )
+    logger.info("retention run: %s", result.as_dict())
+    return result
+
+
+def normalise_search_term(term: str) -> str:
+    return " ".join(term.split())
+
+
+def search_personal_data(user, term: str) -> QuerySet:
+    """Incidents the user may change (a coordinator: their institutions) whose description
+    or measures mention ``term`` (case-insensitive): what a data-subject request concerns."""
+    term = normalise_search_term(term)
+    if not term:
+        return Incident.objects.none()
+    return (
+        Incident.objects.editable_by(user)
+        .filter(Q(description__icontains=term) | Q(measures__icontains=term))
+        .select_related("institution", "location", "incident_type")
+        .order_by("-occurred_on", "-id")
+    )
+
+
+def erase_personal_data(*, actor, incidents: Iterable[Incident]) -> int:
+    """Erase description and measures of ``incidents`` on a data-subject request (recorded
+    as ``erased``). The caller has scoped them to what ``actor`` may change. Returns how
+    many incidents had something left to erase."""
+    return sum(
+        anonymise_incident(actor=actor, incident=incident, action=EventAction.ERASED)
+        for incident in incidents
+    )

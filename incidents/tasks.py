@@ -14,7 +14,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import import_jobs
+from . import import_jobs, services
 
 RETRY_OPTIONS = {
     "acks_late": True,
@@ -43,3 +43,12 @@ def run_import_job(job_id: int) -> None:
 def purge_stale_import_jobs(days: int = 7) -> int:
     """Nightly: cancel imports left unconfirmed for ``days`` days and delete their files."""
     return import_jobs.purge_stale_jobs(days=days)
+
+
+@shared_task(name="incidents.tasks.anonymise_expired_incidents", **RETRY_OPTIONS)
+def anonymise_expired_incidents() -> dict:
+    """Nightly (Celery beat): the AVG retention run. Blanks description and measures of
+    incidents that happened more than ``MIV_RETENTION_YEARS`` ago, with their copies (audit
+    trail, stored API answers, import errors). Idempotent and batched, so a retry or a
+    second run the same night does no harm. Returns counts only (no personal data)."""
+    return services.apply_retention().as_dict()

@@ -37,3 +37,18 @@ urlpatterns += [
         name="mapping-download",
     ),
 ]
+
+# --- Data-subject requests (AVG): search, export, erase; POST only ---------------------------
+from . import privacy_views  # noqa: E402
+
+urlpatterns += [
+    path("privacy/", privacy_views.privacy_search, name="privacy"),
+    path("privacy/export/", privacy_views.privacy_export, name="privacy-export"),
+    path("privacy/erase/", privacy_views.privacy_erase, name="privacy-erase"),
+]
+
+# --- Export of the list with its filters (issue 6) --------------------------------------------
+urlpatterns += [
+    path("export.csv", views.export, {"fmt": "csv"}, name="export-csv"),
+    path("export.xlsx", views.export, {"fmt": "xlsx"}, name="export-xlsx"),
+]

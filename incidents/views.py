@@ -5,6 +5,7 @@ The views are thin. Who sees which incident comes from ``Incident.objects.visibl
 ``editable_by``; the rules from ``Incident.clean()`` and the service functions.
 """
 
+import tempfile
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -13,9 +14,10 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -37,7 +39,7 @@ from .forms import (
 )
 from .idempotency import IdempotencyKeyReused, Outcome, fingerprint, run_once
 from .models import Incident, Location
-from .roles import can_register, is_administrator
+from .roles import can_register, is_administrator, is_coordinator
 
 PAGE_SIZE = 25
 # Submit buttons of the type picker that re-display the form instead of saving it, so the
@@ -338,4 +340,58 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         services.withdraw_incident,
         _("Het incident is ingetrokken en telt niet meer mee in de cijfers."),
+    )
+
+
+# --- Export of the list (issue 6) ------------------------------------------------------------
+
+
+@incident_staff_required
+@never_cache
+@require_GET
+def export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The list as the standard CSV (streamed) or as XLSX with the same columns, with
+    exactly the filters of the list (the same IncidentFilterSet over the same scope).
+    Coordinators and administrators: a registrar's own registrations stay on screen."""
+    from reporting import exports
+
+    if not (is_administrator(request.user) or is_coordinator(request.user)):
+        raise PermissionDenied
+    params = request.GET.copy()
+    params.pop("page", None)
+    if any("\x00" in value for values in params.lists() for value in (values[0], *values[1])):
+        # The database cannot even compare with a NUL character; the list would fail too.
+        return HttpResponse(
+            _("Ongeldig filter: %(errors)s") % {"errors": "NUL"},
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    filterset = IncidentFilterSet(params or None, queryset=_incidents(request), request=request)
+    if filterset.is_bound and not filterset.is_valid():
+        # A filter that cannot be applied must not silently export everything.
+        errors = "; ".join(
+            f"{name}: {' '.join(messages_)}" for name, messages_ in filterset.errors.items()
+        )
+        return HttpResponse(
+            _("Ongeldig filter: %(errors)s") % {"errors": errors},
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    incidents = filterset.qs  # the order of the list: newest first
+    stamp = timezone.localdate().isoformat()
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            exports.stream_incidents_csv(incidents), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="miv-incidenten-{stamp}.csv"'
+        return response
+    # XLSX is a zip: written to a temporary file row by row, then streamed from disk.
+    spool = tempfile.TemporaryFile()
+    exports.write_incidents_xlsx(incidents, spool)
+    spool.seek(0)
+    return FileResponse(
+        spool,
+        as_attachment=True,
+        filename=f"miv-incidenten-{stamp}.xlsx",
+        content_type=exports.XLSX_CONTENT_TYPE,
     )

@@ -37,6 +37,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 MAX_LINE_CHARS = 100_000
@@ -49,7 +50,7 @@ Progress = Callable[[float], None]
 # Control characters other than tab, LF and CR (which never occur in a header line).
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SIGNATURES = [
-    (b"PK\x03\x04", "Excel (xlsx) of zip"),
+    (b"PK\x03\x04", gettext_lazy("Excel (xlsx) of zip")),
     (b"\xd0\xcf\x11\xe0", "Excel (xls)"),
     (b"%PDF", "PDF"),
     (b"\x1f\x8b", "gzip"),

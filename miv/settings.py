@@ -199,7 +199,7 @@ USE_TZ = True
 
 # --- Static and uploaded files --------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = Path(env("MIV_STATIC_ROOT", default=str(DATA_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env("MIV_MEDIA_ROOT", default=str(DATA_DIR / "media")))
 STORAGES = {
@@ -301,6 +301,9 @@ CELERY_BEAT_SCHEDULE = {
 MIV_DISCLOSURE_K = env.int("MIV_DISCLOSURE_K", default=5)
 # Descriptions and measures are anonymised this many years after the incident.
 MIV_RETENTION_YEARS = env.int("MIV_RETENTION_YEARS", default=5)
+# Stored answers of POSTs with an Idempotency-Key (they hold the description) are kept this
+# many days for client retries, then deleted by the nightly retention run.
+MIV_IDEMPOTENCY_KEEP_DAYS = env.int("MIV_IDEMPOTENCY_KEEP_DAYS", default=7)
 # Changes within this many seconds are recomputed as one burst.
 MIV_FIGURES_DEBOUNCE_SECONDS = env.int("MIV_FIGURES_DEBOUNCE_SECONDS", default=60)
 

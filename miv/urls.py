@@ -27,6 +27,7 @@ urlpatterns = [
     path("figures/", include("reporting.urls")),
 ]
 
+handler404 = "miv.views.page_not_found"
 handler500 = "miv.views.server_error"
 
 admin.site.site_header = "MIV beheer"

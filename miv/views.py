@@ -7,6 +7,8 @@ from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -85,3 +87,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
         "<p>Er ging iets mis. De fout is gelogd.</p>",
         status=500,
     )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: API clients get JSON as from DRF (e.g. an id the URL pattern does not
+    match), people the page in the site's layout."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Niet gevonden.")}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -7,6 +7,14 @@ plug in here (``institution_rows``) and every reader of figures applies it.
   sector-wide lists (correlation points, excluded institutions) other institutions appear
   without a name.
 * Registrars, users without a role and anonymous users: no figures at all.
+
+Disclosure control (issue 6, policy in :mod:`reporting.disclosure`): researchers, and
+coordinators for every institution but their own, are *protected* readers. Every
+per-institution figure they receive passes :func:`protect_rows` (counts 0 < n < k and the
+secondary suppressions withheld, ``suppressed: true``); the sector and correlation readers
+ask :func:`protection_for` which non-linear statistics to withhold. Researchers only get
+the fixed combinations of :data:`reporting.protection.RESEARCH_VICTIM_ROLES` and
+:func:`reporting.protection.research_groups`.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from incidents.choices import Role
 from incidents.models import Institution
 from incidents.roles import coordinator_institution_ids, is_administrator, memberships_of
 
+from .protection import SetProtection, set_protection
+
 
 @dataclass(frozen=True)
 class FigureViewer:
@@ -28,6 +38,12 @@ class FigureViewer:
     own_institution_ids: frozenset[int]
     # Whether institutions are named by BRIN (else by pseudonym) where they are visible.
     named: bool
+    # Disclosure control applies (researchers; coordinators for other institutions).
+    protected: bool = False
+    # Institutions whose counts the user knows anyway (a coordinator's own): never
+    # suppressed for them, and the others are protected against that knowledge.
+    known_institution_ids: frozenset[int] = frozenset()
+    researcher: bool = False
 
     def sees_institution(self, institution_id: int) -> bool:
         return self.sees_all or institution_id in self.own_institution_ids
@@ -46,13 +62,25 @@ def figure_viewer(user) -> FigureViewer | None:
     if is_administrator(user):
         return FigureViewer(sees_all=True, own_institution_ids=frozenset(), named=True)
     researcher = next((m for m in memberships_of(user) if m.role == Role.RESEARCHER), None)
+    own = frozenset(coordinator_institution_ids(user))
     if researcher is not None:
         return FigureViewer(
-            sees_all=True, own_institution_ids=frozenset(), named=researcher.named_access
+            sees_all=True,
+            own_institution_ids=frozenset(),
+            named=researcher.named_access,
+            protected=True,
+            # A researcher who also coordinates an institution knows its counts.
+            known_institution_ids=own,
+            researcher=True,
         )
-    own = coordinator_institution_ids(user)
     if own:
-        return FigureViewer(sees_all=False, own_institution_ids=frozenset(own), named=True)
+        return FigureViewer(
+            sees_all=False,
+            own_institution_ids=own,
+            named=True,
+            protected=True,
+            known_institution_ids=own,
+        )
     return None
 
 
@@ -65,16 +93,52 @@ def can_request_computation(user) -> bool:
     return is_administrator(user) or bool(coordinator_institution_ids(user))
 
 
-def institution_rows(user, queryset: QuerySet) -> QuerySet:
+def institution_rows(user, queryset: QuerySet, *, anonymous_others: bool = False) -> QuerySet:
     """THE function that selects the per-institution figure rows (anything with an
     ``institution`` foreign key) a user may read. Every reader of institution rows goes
-    through it; disclosure control for researchers belongs here."""
+    through it, and then through :func:`protect_rows` (disclosure control).
+
+    ``anonymous_others``: the dashboards show a coordinator every institution's figure
+    next to their own, the others without a name (and protected)."""
     viewer = figure_viewer(user)
     if viewer is None:
         return queryset.none()
-    if viewer.sees_all:
+    if viewer.sees_all or anonymous_others:
         return queryset
     return queryset.filter(institution_id__in=viewer.own_institution_ids)
+
+
+def protection_for(user, figure_set_id: int) -> SetProtection | None:
+    """The suppression pattern of a figure set for this user; None when nothing is
+    withheld from them (administrators)."""
+    viewer = figure_viewer(user)
+    if viewer is None or not viewer.protected:
+        return None
+    return set_protection(figure_set_id, viewer.known_institution_ids)
+
+
+SUPPRESSED_FIELDS = ("count", "rate_per_1000", "ci_low", "ci_high")
+
+
+def protect_rows(user, figure_set_id: int, rows: list[dict]) -> list[dict]:
+    """THE disclosure function for per-institution figure rows: every reader (figures API,
+    research API and its CSV, dashboards and their CSV) passes its rows through it.
+
+    Each row is a dict with ``institution_id``, ``group``, ``victim_role`` and the values
+    of :data:`SUPPRESSED_FIELDS`; a withheld row gets those set to None. Every row gets
+    ``suppressed``. A user who may read no figures gets no rows."""
+    viewer = figure_viewer(user)
+    if viewer is None:
+        return []
+    protection = protection_for(user, figure_set_id)
+    for row in rows:
+        withheld = protection is not None and protection.is_suppressed(
+            row["institution_id"], row["group"], row["victim_role"]
+        )
+        if withheld:
+            row.update(dict.fromkeys(SUPPRESSED_FIELDS))
+        row["suppressed"] = withheld
+    return rows
 
 
 def resolve_institution(user, value: str) -> Institution | None:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Institution
@@ -386,3 +387,35 @@ class FigureJob(models.Model):
     @property
     def retried(self) -> bool:
         return self.attempts > 1
+
+
+class ResearchRequestLog(models.Model):
+    """One request for figures by a researcher, or to the research API by anyone: who asked
+    what, when, and the answer's status. Never the returned data."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("gebruiker"),
+    )
+    # Kept when the account is deleted: the log must still say who it was.
+    username = models.CharField(_("gebruikersnaam"), max_length=150)
+    at = models.DateTimeField(_("tijdstip"), default=timezone.now, db_index=True)
+    endpoint = models.CharField(_("onderdeel"), max_length=100)
+    method = models.CharField(_("methode"), max_length=10)
+    # The query parameters as sent ({"group": ["total"], ...}), cut to a sane size.
+    query = models.JSONField(_("vraag"), default=dict, blank=True)
+    authentication = models.CharField(_("aanmelding"), max_length=20)
+    status_code = models.PositiveSmallIntegerField(_("statuscode"))
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("onderzoeksverzoek")
+        verbose_name_plural = _("onderzoeksverzoeken")
+        indexes = [models.Index(fields=["user", "-at"], name="research_log_user_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.endpoint} {self.status_code}"

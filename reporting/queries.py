@@ -14,9 +14,17 @@ import numpy as np
 from django.utils.translation import gettext as _
 
 from . import services, stats
-from .access import FigureViewer, figure_viewer, institution_labels, institution_rows
+from .access import (
+    FigureViewer,
+    figure_viewer,
+    institution_labels,
+    institution_rows,
+    protect_rows,
+    protection_for,
+)
 from .choices import FigureSetStatus, ScoreSource, VictimGroup
 from .models import FigureSet, InstitutionRate, SafetyScore, ScoreCorrelation, SectorRate
+from .protection import SECTOR_VALUE_FIELDS
 
 
 class FiguresNotComputed(LookupError):
@@ -45,6 +53,16 @@ def has_current_set(school_year: str) -> bool:
     return FigureSet.objects.filter(
         school_year=school_year, status=FigureSetStatus.CURRENT
     ).exists()
+
+
+def current_set_id(school_year: str) -> int | None:
+    """The id of the year's current set: readers with several queries read by this id, so
+    a set swapped in between cannot mix old and new rows."""
+    return (
+        FigureSet.objects.filter(school_year=school_year, status=FigureSetStatus.CURRENT)
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def _current(queryset, school_year: str):
@@ -101,23 +119,25 @@ def status_message(status: str, source: str) -> str:
 
 
 def institution_rates(user, selection: Selection, institution_id: int | None = None) -> list:
-    """The rates per institution the user may see, ordered by rate (highest first)."""
+    """The rates per institution the user may see, with disclosure control applied:
+    published rows by rate (highest first), withheld rows after them by name (their
+    position must not hint at their value)."""
     viewer = figure_viewer(user)
-    if viewer is None:
+    set_id = current_set_id(selection.school_year)
+    if viewer is None or set_id is None:
         return []
     rows = institution_rows(
         user,
-        _current(InstitutionRate.objects, selection.school_year).filter(
-            group=selection.group.code, victim_role=selection.victim_role
+        InstitutionRate.objects.filter(
+            figure_set_id=set_id, group=selection.group.code, victim_role=selection.victim_role
         ),
     )
     if institution_id is not None:
         rows = rows.filter(institution_id=institution_id)
-    rows = list(
-        rows.select_related("institution", "figure_set").order_by("-rate", "institution__brin")
-    )
-    return [
+    rows = list(rows.select_related("institution", "figure_set"))
+    result = [
         {
+            "institution_id": row.institution_id,
             "institution": viewer.label(
                 row.institution_id, row.institution.brin, row.institution.pseudonym
             ),
@@ -137,6 +157,16 @@ def institution_rates(user, selection: Selection, institution_id: int | None = N
         }
         for row in rows
     ]
+    return order_rates(protect_rows(user, set_id, result))
+
+
+def order_rates(rows: list[dict]) -> list[dict]:
+    """Published rows by rate, highest first; withheld rows after them by label."""
+    published = [r for r in rows if not r["suppressed"]]
+    withheld = [r for r in rows if r["suppressed"]]
+    published.sort(key=lambda r: (-r["rate_per_1000"], r["institution"] or ""))
+    withheld.sort(key=lambda r: r["institution"] or "")
+    return published + withheld
 
 
 # --- Sector -----------------------------------------------------------------------------------
@@ -163,6 +193,25 @@ def sector(user, selection: Selection) -> dict:
     )
     if viewer is None or row is None:
         raise FiguresNotComputed(selection)
+    data = _sector_data(viewer, row)
+    return protect_sector(user, row.figure_set_id, data)
+
+
+def protect_sector(user, figure_set_id: int, data: dict) -> dict:
+    """Disclosure control for a sector row (a dict as :func:`sector` returns)."""
+    protection = protection_for(user, figure_set_id)
+    withheld: list[str] = []
+    if protection is not None:
+        hidden = protection.sector_withheld(data["group"], data["victim_role"])
+        withheld = [name for name in SECTOR_VALUE_FIELDS if name in hidden]
+    for name in withheld:
+        data[name] = None
+    data["suppressed"] = "pooled_count" in withheld
+    data["withheld"] = withheld
+    return data
+
+
+def _sector_data(viewer: FigureViewer, row: SectorRate) -> dict:
     return {
         "school_year": row.school_year,
         "group": row.group,
@@ -286,29 +335,86 @@ def correlation(user, selection: Selection, source: str, survey_year: int | None
         data, points = _on_the_fly(row, source, survey_year)
     else:
         data, points = _stored(row, source)
-    labels = institution_labels(viewer, [inst for inst, *_ in points])
     medians = (data["rate_median"], data["score_median"])
+    status = data["status"]
+    hidden, withheld = _protect_correlation(
+        user, row.figure_set_id, selection.group.code, points, data
+    )
+    points = [p for p in points if p[0] not in hidden]
+    labels = institution_labels(viewer, [inst for inst, *_ in points])
+    # Flags say "below both medians": with the medians withheld, so are the flags. The
+    # chart marks every flagged point (an unnamed point reveals no one); the list of named
+    # judgements below holds only institutions the user may see by name.
+    flagged_ids: set[int] = set()
+    if not withheld:
+        flagged_ids = {p["institution_id"] for p in data["flagged"]} - hidden
     data["points"] = [
-        {"institution": labels.get(inst), "rate_per_1000": rate, "score": score}
+        {
+            "institution_id": inst,
+            "institution": labels.get(inst),
+            "rate_per_1000": rate,
+            "score": score,
+            "own": inst in viewer.own_institution_ids,
+            "flagged": inst in flagged_ids,
+        }
         for inst, rate, score in points
     ]
     # Flags are judgements about an institution: only for those the user may see.
     data["flagged"] = [
         {
+            "institution_id": p["institution_id"],
             "institution": labels[p["institution_id"]],
             "rate_per_1000": p["rate"],
             "score": p["score"],
             "reason": flagged_reason(source, data["survey_year"], p, medians),
         }
         for p in data["flagged"]
-        if labels.get(p["institution_id"]) is not None
+        if p["institution_id"] in flagged_ids and labels.get(p["institution_id"]) is not None
     ]
+    message = status_message(data["status"], source)
+    if data["status"] != status:
+        message = _(
+            "Niet getoond: bij een of meer instellingen zijn de aantallen te klein om te "
+            "publiceren, en uit deze statistieken zouden ze terug te rekenen zijn."
+        )
     data.update(
         school_year=selection.school_year,
         score=source,
         group=selection.group.code,
         level=selection.group.level,
         victim_role=str(VictimGroup.ALL),
-        message=status_message(data["status"], source),
+        message=message,
     )
     return data
+
+
+SUPPRESSED = "suppressed"
+CORRELATION_STATISTICS = (
+    "pearson_r",
+    "pearson_p",
+    "pearson_ci_low",
+    "pearson_ci_high",
+    "spearman_rho",
+    "spearman_p",
+    "rate_median",
+    "score_median",
+)
+
+
+def _protect_correlation(
+    user, figure_set_id: int, group: str, points, data: dict
+) -> tuple[set[int], bool]:
+    """Disclosure control for a correlation: the institutions whose point is withheld, and
+    whether the statistics are. When one point is withheld while the others are
+    published, the statistics (r, ρ, the medians and the flags taken from them) would pin
+    it down: they are withheld too (status ``suppressed``)."""
+    protection = protection_for(user, figure_set_id)
+    if protection is None:
+        return set(), False
+    hidden = {inst for inst, *_ in points if protection.is_suppressed(inst, group, VictimGroup.ALL)}
+    if hidden and protection.covers(group, VictimGroup.ALL):
+        data.update(dict.fromkeys(CORRELATION_STATISTICS))
+        if data["status"] == stats.OK:
+            data["status"] = SUPPRESSED
+        return hidden, True
+    return hidden, False

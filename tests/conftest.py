@@ -12,6 +12,7 @@ from tests.factories import (
     MembershipFactory,
     UserFactory,
 )
+from tests.services import summary
 
 
 @pytest.fixture
@@ -122,3 +123,13 @@ def _celery_eager(request, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     yield
     app.conf.task_always_eager = previous
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """The reliability table of issue 7 (``tests/services/summary.py``), in every run that
+    recorded a row: the services tests on PostgreSQL, the authorization matrix anywhere."""
+    lines = summary.render()
+    if lines:
+        terminalreporter.section("MIV reliability (issue 7)")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -129,12 +129,13 @@ class IncidentViewSet(
             actor=self.request.user, incident=serializer.instance, changes=serializer.validated_data
         )
 
+    # ``format``: the router also serves ``<pk>/close.json`` (format suffix) here.
     @action(detail=True, methods=["post"])
-    def close(self, request, pk=None):
+    def close(self, request, pk=None, format=None):
         incident = services.close_incident(actor=request.user, incident=self.get_object())
         return Response(self.get_serializer(incident).data)
 
     @action(detail=True, methods=["post"])
-    def withdraw(self, request, pk=None):
+    def withdraw(self, request, pk=None, format=None):
         incident = services.withdraw_incident(actor=request.user, incident=self.get_object())
         return Response(self.get_serializer(incident).data)

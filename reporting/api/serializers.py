@@ -28,11 +28,19 @@ class RateSerializer(serializers.Serializer):
     level = serializers.CharField()
     # A plain string in the schema: an enum here would collide with the incidents' victim_role.
     victim_role = serializers.CharField(help_text="all, student or staff")
-    count = serializers.IntegerField(min_value=0)
+    count = serializers.IntegerField(
+        min_value=0, allow_null=True, help_text="Null when withheld (`suppressed`)."
+    )
     students = serializers.IntegerField(min_value=1)
-    rate_per_1000 = serializers.FloatField()
-    ci_low = serializers.FloatField()
-    ci_high = serializers.FloatField()
+    rate_per_1000 = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+    suppressed = serializers.BooleanField(
+        help_text=(
+            "Disclosure control (researchers; other institutions for coordinators): the "
+            "count is below k, or withheld so that no such count can be recovered."
+        )
+    )
     confidence_level = serializers.FloatField()
     method = serializers.CharField()
     taxonomy_version = serializers.CharField()
@@ -63,7 +71,7 @@ class SectorSerializer(serializers.Serializer):
     mean_ci_low = serializers.FloatField(allow_null=True)
     mean_ci_high = serializers.FloatField(allow_null=True)
     mean_method = serializers.CharField()
-    pooled_count = serializers.IntegerField(min_value=0)
+    pooled_count = serializers.IntegerField(min_value=0, allow_null=True)
     pooled_students = serializers.IntegerField(min_value=0)
     pooled_rate = serializers.FloatField(allow_null=True)
     pooled_ci_low = serializers.FloatField(allow_null=True)
@@ -74,6 +82,16 @@ class SectorSerializer(serializers.Serializer):
     max = serializers.FloatField(allow_null=True)
     confidence_level = serializers.FloatField()
     excluded = ExcludedSerializer(many=True)
+    suppressed = serializers.BooleanField(
+        help_text="The sector figures themselves are withheld (disclosure control)."
+    )
+    withheld = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=(
+            "Fields withheld by disclosure control: the t-interval, median, minimum and "
+            "maximum when an institution's figure in this group is withheld."
+        ),
+    )
     taxonomy_version = serializers.CharField()
     computed_at = serializers.DateTimeField()
 
@@ -84,6 +102,9 @@ class PointSerializer(serializers.Serializer):
     )
     rate_per_1000 = serializers.FloatField()
     score = serializers.FloatField()
+    flagged = serializers.BooleanField(
+        help_text="Rate and score both below the sector median: possible under-registration."
+    )
 
 
 class FlaggedSerializer(serializers.Serializer):
@@ -108,8 +129,11 @@ class CorrelationSerializer(serializers.Serializer):
     # A plain string in the schema: an enum here would collide with the incidents' victim_role.
     victim_role = serializers.CharField(help_text="all, student or staff")
     status = serializers.ChoiceField(
-        choices=["ok", "not_enough_data", "no_variation", "no_survey"],
-        help_text="Anything but ok: the statistics are null and `message` says why.",
+        choices=["ok", "not_enough_data", "no_variation", "no_survey", "suppressed"],
+        help_text=(
+            "Anything but ok: the statistics are null and `message` says why (`suppressed`: "
+            "a point is withheld by disclosure control and the statistics would reveal it)."
+        ),
     )
     message = serializers.CharField(allow_blank=True)
     n = serializers.IntegerField(min_value=0)
@@ -174,3 +198,39 @@ class JobSerializer(serializers.ModelSerializer):
         if self.context.get("show_errors"):
             return job.error
         return "error" if job.status == JobStatus.FAILED else ""
+
+
+class ResearchRateSerializer(serializers.Serializer):
+    """One institution's figure for researchers: everything needed to redo the calculation,
+    with disclosure control applied."""
+
+    institution = serializers.CharField(
+        help_text="Stable pseudonym; the BRIN for researchers granted named access."
+    )
+    kind = serializers.CharField(help_text="roc, aoc, vak or overig")
+    region = serializers.CharField(allow_null=True, help_text="noord, oost, zuid or west")
+    size_class = serializers.ChoiceField(
+        choices=["<4000", "4000-15000", ">15000"],
+        help_text="Students in this school year: < 4,000 / 4,000-15,000 / > 15,000.",
+    )
+    urbanity = serializers.IntegerField(
+        allow_null=True,
+        min_value=1,
+        max_value=5,
+        help_text="CBS urbanity class of the main seat: 1 very strongly ... 5 not urban.",
+    )
+    school_year = serializers.CharField()
+    group = serializers.CharField()
+    victim_role = serializers.CharField(help_text="all, student or staff")
+    count = serializers.IntegerField(
+        min_value=0, allow_null=True, help_text="Null when `suppressed`."
+    )
+    students = serializers.IntegerField(min_value=1)
+    rate_per_1000 = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+    confidence_level = serializers.FloatField()
+    suppressed = serializers.BooleanField(
+        help_text="Count below k, or withheld so that no such count can be recovered."
+    )
+    taxonomy_version = serializers.CharField()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reporting.api import views
+from reporting.api import research, views
 
 urlpatterns = [
     path("figures/rates/", views.RatesView.as_view(), name="figures-rates"),
@@ -8,4 +8,5 @@ urlpatterns = [
     path("figures/correlation/", views.CorrelationView.as_view(), name="figures-correlation"),
     path("figures/jobs/", views.JobCreateView.as_view(), name="figures-jobs"),
     path("figures/jobs/<uuid:pk>/", views.JobDetailView.as_view(), name="figures-job-detail"),
+    path("research/rates/", research.ResearchRatesView.as_view(), name="research-rates"),
 ]

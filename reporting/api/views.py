@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,13 +22,22 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from incidents.choices import Role
+from incidents.models import Membership
+from incidents.roles import coordinator_institution_ids, is_administrator
 from miv.schoolyear import parse_school_year, school_year_of
-from reporting import queries, services
+from reporting import protection, queries, services
 from reporting.access import can_read_figures, can_request_computation, resolve_institution
 from reporting.choices import JobReason, JobStatus, ScoreSource, VictimGroup
 from reporting.models import FigureJob
 from reporting.tasks import compute_figures, send
 
+from .controls import (
+    AuditedResearchMixin,
+    ResearcherRateThrottle,
+    ResearchersUseTokens,
+    is_researcher_viewer,
+)
 from .serializers import (
     CorrelationSerializer,
     JobRequestSerializer,
@@ -115,6 +125,8 @@ ERRORS = {
     401: OpenApiResponse(ProblemSerializer, description="Not authenticated."),
     403: OpenApiResponse(ProblemSerializer, description="No access to figures."),
     404: OpenApiResponse(ProblemSerializer, description="No figures computed for this year."),
+    429: OpenApiResponse(ProblemSerializer, description="Researchers: too many requests."),
+    503: OpenApiResponse(ProblemSerializer, description="A researcher's request not logged."),
 }
 
 
@@ -186,13 +198,44 @@ def _selection(request, *, with_victim_role: bool = True) -> queries.Selection:
     return queries.Selection(school_year=school_year, group=group, victim_role=role)
 
 
+def check_research_selection(selection: queries.Selection) -> None:
+    """Researchers get only the fixed combinations of dimensions (400 for anything else),
+    so that no two of their queries overlap in a way that could be subtracted."""
+    if not protection.is_research_group(selection.group.code):
+        raise BadParameter(
+            "group",
+            _(
+                "Voor onderzoek zijn alleen deze groepen beschikbaar: %(groups)s. "
+                "Subcategorieën en typen worden niet per instelling gepubliceerd."
+            )
+            % {"groups": ", ".join(protection.research_groups())},
+        )
+    if selection.victim_role not in protection.RESEARCH_VICTIM_ROLES:
+        raise BadParameter("victim_role", _("Kies all, student of staff."))
+
+
+def _figures_selection(request, *, with_victim_role: bool = True) -> queries.Selection:
+    selection = _selection(request, with_victim_role=with_victim_role)
+    if is_researcher_viewer(request.user):
+        check_research_selection(selection)
+    return selection
+
+
+class FiguresReadView(AuditedResearchMixin, APIView):
+    """Figures read by administrators, coordinators and researchers; researchers with a
+    token only, throttled and audit-logged (issue 6)."""
+
+    permission_classes = [ReadFigures, ResearchersUseTokens]
+    throttle_classes = [ResearcherRateThrottle]
+
+
 # --- Views ------------------------------------------------------------------------------------
 
 
-class RatesView(APIView):
+class RatesView(FiguresReadView):
     """Incidents per 1,000 students per institution, with exact 95% intervals."""
 
-    permission_classes = [ReadFigures]
+    audit_endpoint = "figures-rates"
 
     @extend_schema(
         tags=[TAG],
@@ -216,15 +259,15 @@ class RatesView(APIView):
                     "institution", _("Onbekende instelling '%(value)s'.") % {"value": value}
                 )
             institution_id = institution.pk
-        selection = _selection(request)
+        selection = _figures_selection(request)
         rows = queries.institution_rates(request.user, selection, institution_id)
         return Response(RateSerializer(rows, many=True).data)
 
 
-class SectorView(APIView):
+class SectorView(FiguresReadView):
     """The sector mean and pooled rate of a school year, group and victim role."""
 
-    permission_classes = [ReadFigures]
+    audit_endpoint = "figures-sector"
 
     @extend_schema(
         tags=[TAG],
@@ -234,7 +277,7 @@ class SectorView(APIView):
     )
     def get(self, request):
         _check_names(request, {"school_year", "group", "victim_role"})
-        selection = _selection(request)
+        selection = _figures_selection(request)
         try:
             data = queries.sector(request.user, selection)
         except queries.FiguresNotComputed:
@@ -242,11 +285,11 @@ class SectorView(APIView):
         return Response(SectorSerializer(data).data)
 
 
-class CorrelationView(APIView):
+class CorrelationView(FiguresReadView):
     """Institutions' rates against the JOB or MO safety score, with possible
     under-registration flagged."""
 
-    permission_classes = [ReadFigures]
+    audit_endpoint = "figures-correlation"
 
     @extend_schema(
         tags=[TAG],
@@ -278,7 +321,7 @@ class CorrelationView(APIView):
                     },
                 )
             survey_year = int(raw)
-        selection = _selection(request, with_victim_role=False)
+        selection = _figures_selection(request, with_victim_role=False)
         try:
             data = queries.correlation(request.user, selection, source, survey_year)
         except queries.FiguresNotComputed:
@@ -288,6 +331,21 @@ class CorrelationView(APIView):
 
 def _show_errors(request) -> bool:
     return bool(request.user.is_superuser)
+
+
+def visible_jobs(user) -> QuerySet:
+    """The figures jobs a user may follow (issue 7, object-level authorization): an
+    administrator all of them; a coordinator the jobs requested by a coordinator of their
+    own institution(s), and the system's own (nightly, after changes), which have no
+    requester. Another institution's job is a 404, like one that does not exist."""
+    if is_administrator(user):
+        return FigureJob.objects.all()
+    colleagues = Membership.objects.filter(
+        role=Role.COORDINATOR, institution__in=coordinator_institution_ids(user)
+    ).values("user_id")
+    return FigureJob.objects.filter(
+        Q(requested_by__isnull=True) | Q(requested_by=user) | Q(requested_by__in=colleagues)
+    )
 
 
 class JobCreateView(APIView):
@@ -327,6 +385,10 @@ class JobCreateView(APIView):
                 _("Schooljaar %(value)s ligt buiten het bereik.") % {"value": school_year},
             )
         job = services.active_job(school_year)
+        if job is not None and not visible_jobs(request.user).filter(pk=job.pk).exists():
+            # Another institution's job: start one of our own rather than hand out a job
+            # the requester may not follow (the per-year lock runs them one after another).
+            job = None
         if job is None:
             job = self._start(request, school_year)
         if job is None:
@@ -382,7 +444,7 @@ class JobDetailView(APIView):
         },
     )
     def get(self, request, pk):
-        job = get_object_or_404(FigureJob, pk=pk)
+        job = get_object_or_404(visible_jobs(request.user), pk=pk)
         data = JobSerializer(
             job, context={"request": request, "show_errors": _show_errors(request)}
         )

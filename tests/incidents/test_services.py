@@ -143,4 +143,9 @@ def test_anonymise_blanks_personal_data_once(coordinator_a, incident_a):
     assert incident.anonymised_at is not None
     assert services.anonymise_incident(actor=None, incident=incident_a) is False
     event = IncidentEvent.objects.get(incident=incident_a)
-    assert (event.action, event.changes) == (EventAction.ANONYMISED, {})
+    # Which fields were blanked, never what they held.
+    assert event.action == EventAction.ANONYMISED
+    assert event.changes == {
+        field: ["***", ""] for field in ("description", "measures") if getattr(incident_a, field)
+    }
+    assert event.changes

@@ -25,7 +25,6 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from tests.services import summary
 from tests.services.processes import (
     ROOT,
     Gunicorn,
@@ -55,14 +54,6 @@ def unavailable(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"services test cannot run in CI: {reason}")
     pytest.skip(reason)
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    lines = summary.render()
-    if lines:
-        terminalreporter.section("MIV reliability (issue 7)")
-        for line in lines:
-            terminalreporter.write_line(line)
 
 
 def _database_url(settings_dict: dict) -> str:

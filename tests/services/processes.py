@@ -7,7 +7,9 @@ test fails half-way.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import pwd
 import secrets
@@ -69,6 +71,22 @@ def _die_with_parent() -> None:
         pass  # not Linux/glibc: the fixtures' finalisers still stop the process
 
 
+def spawn(command: list[str], *, env: Mapping[str, str], log_path: Path) -> subprocess.Popen:
+    """Start a service process in its own process group (so it can be stopped with its
+    children), output appended to ``log_path``, dying with the test run."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
+
 def _stop_process_group(process: subprocess.Popen, *, grace: float = 10.0) -> None:
     """SIGTERM the process and its children (own session), SIGKILL after ``grace``."""
     if process.poll() is not None:
@@ -84,6 +102,26 @@ def _stop_process_group(process: subprocess.Popen, *, grace: float = 10.0) -> No
 
 
 # --- gunicorn --------------------------------------------------------------------------------
+
+
+@functools.cache
+def collected_static() -> Path:
+    """``manage.py collectstatic`` in production mode, once per test run."""
+    directory = Path(tempfile.mkdtemp(prefix="miv-static-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MIV_")}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "miv.settings",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": LOOPBACK,
+            "MIV_DATA_DIR": str(directory / "data"),
+            "MIV_STATIC_ROOT": str(directory / "static"),
+        }
+    )
+    run_manage("collectstatic", "--noinput", "-v", "0", env=env)
+    return directory / "static"
 
 
 def production_env(*, database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
@@ -109,6 +147,9 @@ def production_env(*, database_url: str, data_dir: Path, **extra: str) -> dict[s
             "DATABASE_URL": database_url,
             "CACHE_URL": "locmemcache://",
             "MIV_DATA_DIR": str(data_dir),
+            # As a deployment does: the pages' static files come from collectstatic's
+            # manifest (a missing entry would turn every HTML page, error pages too, into 500).
+            "MIV_STATIC_ROOT": str(collected_static()),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -149,17 +190,7 @@ class Gunicorn:
             # servers at once (and other test runs) would fight over it.
             "--no-control-socket",
         ]
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=dict(self.env),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
+        self.process = spawn(command, env=self.env, log_path=self.log_path)
         try:
             wait_until(self._answers, timeout=timeout, what=f"gunicorn on {self.url}")
         except TimeoutError:
@@ -184,6 +215,109 @@ class Gunicorn:
     def stop(self) -> None:
         if self.process is not None:
             _stop_process_group(self.process)
+
+
+# --- Celery worker ---------------------------------------------------------------------------
+
+
+def process_group_members(pgid: int) -> list[int]:
+    """The live processes of a process group (Linux ``/proc``), zombies excluded."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        # "pid (comm) state ppid pgrp ...": comm may hold spaces, so split after the ")".
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+@dataclass
+class CeleryWorker:
+    """``celery -A miv worker`` (prefork pool) in its own process group, so that ``kill``
+    takes the main process and its pool children at once, as a crash of the machine would."""
+
+    env: Mapping[str, str]
+    log_path: Path
+    concurrency: int = 1
+    process: subprocess.Popen | None = None
+    _log_offset: int = 0
+
+    def start(self, *, timeout: float = 60) -> CeleryWorker:
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "miv",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            str(self.concurrency),
+            "--hostname",
+            f"miv-test-{secrets.token_hex(4)}@%h",
+            # One worker per broker: no cluster chatter to wait for at start-up.
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.process = spawn(command, env=self.env, log_path=self.log_path)
+        try:
+            wait_until(self._ready, timeout=timeout, interval=0.2, what="celery worker ready")
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"celery worker did not start:\n{tail(self.log_path)}") from None
+        return self
+
+    def log(self) -> str:
+        """What this worker (not an earlier one with the same log file) wrote."""
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self._log_offset)
+                return log.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"celery worker exited early:\n{tail(self.log_path)}")
+        return " ready." in self.log()
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def members(self) -> list[int]:
+        """The worker's processes: the main process and its pool children."""
+        return process_group_members(self.process.pid) if self.process else []
+
+    def kill(self) -> list[int]:
+        """``kill -9`` the whole process group, no warm shutdown; returns the pids killed."""
+        assert self.process is not None
+        victims = self.members()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        wait_until(
+            lambda: not process_group_members(self.process.pid),
+            timeout=10,
+            what="the killed worker's children to be gone",
+        )
+        return victims
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop_process_group(self.process, grace=15)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ still shows its figure and failure count::
 
 Rows are kept in the order they were first recorded; recording an item again replaces
 its row (e.g. a parametrised test adds one row per parameter with distinct names). The
-``pytest_terminal_summary`` hook in ``tests/services/conftest.py`` prints the table.
+``pytest_terminal_summary`` hook in ``tests/conftest.py`` prints the table (in any run that
+recorded a row).
 """
 
 from __future__ import annotations

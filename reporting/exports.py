@@ -1,0 +1,487 @@
+"""Exports for coordinators: the yearly figures of their institution, and the incident list.
+
+Yearly figures (:func:`yearly_tables`), three tables for one institution and school year:
+
+1. ``delivery``: what the MIV researchers asked institutions for, counts per incident type
+   (with its category and subcategory) × location × victim role, of the year's counted
+   (not withdrawn) incidents, aggregated in the database (one ``GROUP BY``). Only
+   combinations that occurred are listed (a full grid would be mostly zeros).
+2. ``rates``: the institution's incidents per 1,000 students with the exact interval for
+   ``total``, ``misdragingen``, ``ongevallen`` and each category, per victim role (all,
+   student, staff), next to the sector mean (unweighted, t-interval) and k.
+3. ``trend``: the same for every earlier school year with figures.
+
+Formats: **XLSX** (one sheet per table, frozen bold header, column names in the user's
+language) and **CSV**: one table per file (``?table=delivery|rates|trend``), or, without a
+table, a **zip** with the three CSV files. CSV files are UTF-8 with a byte order mark (so
+Excel reads accented letters), comma separated, CRLF, "." as decimal separator, empty
+cells for "no value". Rates are rounded to 4 decimals in both formats, so the XLSX holds
+exactly the numbers of the CSV. Text cells that a spreadsheet would run as a formula are
+escaped (``miv.csvfiles.escape_formula``) in both.
+
+The incident list (:func:`stream_incidents_csv`, :func:`write_incidents_xlsx`): the
+standard CSV of the onboarding issue (``incidents.exporters``), streamed, and the same
+columns and escaping as XLSX (write-only workbook on a temporary file, so memory does not
+grow with the number of incidents).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.db.models import Count
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from incidents.choices import VictimRole
+from incidents.exporters import incident_row
+from incidents.importers import STANDARD_COLUMNS
+from incidents.models import Incident, Institution
+from miv.csvfiles import escape_formula
+from miv.schoolyear import parse_school_year
+from taxonomy.models import Category
+
+from . import services
+from .choices import FigureSetStatus, VictimGroup
+from .models import FigureSet, InstitutionRate, SectorRate
+from .protection import RESEARCH_VICTIM_ROLES, research_groups
+
+TABLES = ("delivery", "rates", "trend")
+FORMATS = ("csv", "xlsx")
+DECIMALS = 4
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ExportError(ValueError):
+    """The export cannot be made (unknown institution, year without figures, ...); the
+    message is meant for the user."""
+
+
+@dataclass
+class Column:
+    key: str
+    header: str
+    number_format: str | None = None
+    width: int = 14
+
+
+@dataclass
+class ExportTable:
+    """One table of an export: a name, columns and rows of plain values."""
+
+    key: str
+    title: str
+    columns: list[Column]
+    rows: list[list[Any]] = field(default_factory=list)
+
+    def header(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+
+# --- What may be exported ---------------------------------------------------------------------
+
+
+def school_years_with_figures() -> list[str]:
+    """School years with a current figure set, newest first."""
+    return list(
+        FigureSet.objects.filter(status=FigureSetStatus.CURRENT)
+        .order_by("-school_year")
+        .values_list("school_year", flat=True)
+    )
+
+
+def check_school_year(school_year: str) -> int:
+    """The id of the year's current figure set; ExportError when the year is malformed or
+    has no figures."""
+    try:
+        parse_school_year(school_year)
+    except ValueError:
+        raise ExportError(
+            _("Ongeldig schooljaar '%(value)s'; gebruik bijvoorbeeld 2022-2023.")
+            % {"value": school_year}
+        ) from None
+    set_id = (
+        FigureSet.objects.filter(school_year=school_year, status=FigureSetStatus.CURRENT)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if set_id is None:
+        years = ", ".join(school_years_with_figures()) or "-"
+        raise ExportError(
+            _("Voor schooljaar %(year)s zijn (nog) geen cijfers berekend. Beschikbaar: %(years)s.")
+            % {"year": school_year, "years": years}
+        )
+    return set_id
+
+
+def find_institution(brin: str) -> Institution:
+    value = (brin or "").strip().upper()
+    institution = None
+    if re.fullmatch(r"[0-9]{2}[A-Z]{2}", value):
+        institution = Institution.objects.filter(brin=value).first()
+    if institution is None:
+        raise ExportError(_("Onbekende instelling '%(value)s'.") % {"value": brin})
+    return institution
+
+
+# --- The tables -------------------------------------------------------------------------------
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), DECIMALS)
+
+
+def _level_label(level: float) -> str:
+    return f"{level * 100:g}%"
+
+
+def delivery_table(institution: Institution, school_year: str) -> ExportTable:
+    """Counts per type × location × victim role: one GROUP BY in the database."""
+    columns = [
+        Column("school_year", _("Schooljaar"), width=11),
+        Column("category_code", _("Categorie (code)"), width=10),
+        Column("category", _("Categorie"), width=20),
+        Column("subcategory_code", _("Subcategorie (code)"), width=12),
+        Column("subcategory", _("Subcategorie"), width=22),
+        Column("type_code", _("Type incident (code)"), width=13),
+        Column("type", _("Type incident"), width=36),
+        Column("location_code", _("Vestiging (code)"), width=12),
+        Column("location", _("Vestiging"), width=26),
+        Column("victim_role_code", _("Slachtoffer (code)"), width=12),
+        Column("victim_role", _("Slachtoffer"), width=18),
+        Column("count", _("Aantal"), "0", width=9),
+    ]
+    # The taxonomy's names in the active language, as TaxonomyNode.name chooses them.
+    name = "name_en" if (get_language() or "nl").startswith("en") else "name_nl"
+    aggregate = (
+        Incident.objects.counted()
+        .filter(institution=institution, school_year=school_year)
+        .values(
+            "incident_type__category__code",
+            f"incident_type__category__{name}",
+            "incident_type__subcategory__code",
+            f"incident_type__subcategory__{name}",
+            "incident_type__code",
+            f"incident_type__{name}",
+            "location__code",
+            "location__name",
+            "victim_role",
+        )
+        .annotate(n=Count("id"))
+        .order_by(
+            "incident_type__category__sort_order",
+            "incident_type__category__code",
+            "incident_type__subcategory__sort_order",
+            "incident_type__subcategory__code",
+            "incident_type__sort_order",
+            "incident_type__code",
+            "location__code",
+            "victim_role",
+        )
+    )
+    roles = dict(VictimRole.choices)
+    rows = [
+        [
+            school_year,
+            r["incident_type__category__code"],
+            r[f"incident_type__category__{name}"],
+            r["incident_type__subcategory__code"] or "",
+            r[f"incident_type__subcategory__{name}"] or "",
+            r["incident_type__code"],
+            r[f"incident_type__{name}"],
+            r["location__code"],
+            r["location__name"],
+            r["victim_role"],
+            str(roles.get(r["victim_role"], r["victim_role"])),
+            r["n"],
+        ]
+        for r in aggregate
+    ]
+    return ExportTable("delivery", _("Levering"), columns, rows)
+
+
+def group_names() -> dict[str, str]:
+    """Readable names of the fixed groups, in the active language."""
+    names = {
+        services.GROUP_TOTAL: _("Totaal"),
+        services.GROUP_MISCONDUCT: _("Misdragingen"),
+        services.GROUP_ACCIDENTS: _("Ongevallen/incidenten"),
+    }
+    for category in Category.objects.all():
+        names[category.code] = category.name
+    return names
+
+
+def _rate_columns(level: float) -> list[Column]:
+    label = _level_label(level)
+    return [
+        Column("school_year", _("Schooljaar"), width=11),
+        Column("group_code", _("Groep (code)"), width=13),
+        Column("group", _("Groep"), width=22),
+        Column("victim_role_code", _("Slachtoffer (code)"), width=12),
+        Column("victim_role", _("Slachtoffer"), width=20),
+        Column("count", _("Aantal"), "0", width=9),
+        Column("students", _("Studenten"), "0", width=10),
+        Column("rate", _("Per 1.000 studenten"), "0.00", width=12),
+        Column("ci_low", _("Ondergrens %(level)s-BI") % {"level": label}, "0.00", width=12),
+        Column("ci_high", _("Bovengrens %(level)s-BI") % {"level": label}, "0.00", width=12),
+        Column("sector_mean", _("Sectorgemiddelde per 1.000"), "0.00", width=14),
+        Column(
+            "sector_ci_low",
+            _("Sector ondergrens %(level)s-BI") % {"level": label},
+            "0.00",
+            width=14,
+        ),
+        Column(
+            "sector_ci_high",
+            _("Sector bovengrens %(level)s-BI") % {"level": label},
+            "0.00",
+            width=14,
+        ),
+        Column("sector_k", _("Instellingen in sector"), "0", width=12),
+        Column("note", _("Opmerking"), width=30),
+    ]
+
+
+def _rate_rows(user, institution: Institution, figure_set: FigureSet) -> list[list[Any]]:
+    """Rows of the rates table for one set (two queries, by the set's id)."""
+    from .access import protection_for
+
+    groups = research_groups()
+    names = group_names()
+    roles = dict(VictimGroup.choices)
+    own = {
+        (r.group, r.victim_role): r
+        for r in InstitutionRate.objects.filter(
+            figure_set=figure_set,
+            institution=institution,
+            group__in=groups,
+            victim_role__in=RESEARCH_VICTIM_ROLES,
+        )
+    }
+    sector = {
+        (r.group, r.victim_role): r
+        for r in SectorRate.objects.filter(
+            figure_set=figure_set, group__in=groups, victim_role__in=RESEARCH_VICTIM_ROLES
+        )
+    }
+    # The sector t-interval follows the disclosure control of the user's view (it would
+    # otherwise reveal other institutions' withheld counts); an operator (no user) sees it.
+    protection = protection_for(user, figure_set.pk) if user is not None else None
+    rows = []
+    for group in groups:
+        for role in RESEARCH_VICTIM_ROLES:
+            mine = own.get((group, role))
+            row = sector.get((group, role))
+            hidden = protection.sector_withheld(group, role) if protection else frozenset()
+            withheld = "mean_ci_low" in hidden
+            mean = None if row is None or "mean_rate" in hidden else row.mean_rate
+            sector_ci = (None, None)
+            if row is not None and not withheld:
+                sector_ci = (row.mean_ci_low, row.mean_ci_high)
+            note = ""
+            if mine is None:
+                note = _("Geen studentaantal voor dit schooljaar: geen cijfer per 1.000.")
+            elif withheld:
+                note = _("Interval van de sector niet getoond (kleine aantallen elders).")
+            rows.append(
+                [
+                    figure_set.school_year,
+                    group,
+                    names.get(group, group),
+                    str(role),
+                    str(roles.get(role, role)),
+                    mine.count if mine else None,
+                    mine.students if mine else None,
+                    _round(mine.rate) if mine else None,
+                    _round(mine.ci_low) if mine else None,
+                    _round(mine.ci_high) if mine else None,
+                    _round(mean),
+                    _round(sector_ci[0]),
+                    _round(sector_ci[1]),
+                    row.institutions if row else None,
+                    note,
+                ]
+            )
+    return rows
+
+
+def rates_table(user, institution: Institution, school_year: str) -> ExportTable:
+    figure_set = FigureSet.objects.get(pk=check_school_year(school_year))
+    return ExportTable(
+        "rates",
+        _("Cijfers"),
+        _rate_columns(figure_set.confidence_level),
+        _rate_rows(user, institution, figure_set),
+    )
+
+
+def trend_table(user, institution: Institution, school_year: str) -> ExportTable:
+    """The rates of every earlier school year with figures, oldest first."""
+    sets = list(
+        FigureSet.objects.filter(
+            status=FigureSetStatus.CURRENT, school_year__lt=school_year
+        ).order_by("school_year")
+    )
+    level = sets[-1].confidence_level if sets else 0.95
+    rows: list[list[Any]] = []
+    for figure_set in sets:
+        rows += _rate_rows(user, institution, figure_set)
+    return ExportTable("trend", _("Trend"), _rate_columns(level), rows)
+
+
+def yearly_tables(
+    institution: Institution, school_year: str, *, user=None, tables: Iterable[str] = TABLES
+) -> list[ExportTable]:
+    """The yearly figures of one institution; ``user`` None: an operator's export."""
+    check_school_year(school_year)
+    build = {
+        "delivery": lambda: delivery_table(institution, school_year),
+        "rates": lambda: rates_table(user, institution, school_year),
+        "trend": lambda: trend_table(user, institution, school_year),
+    }
+    wanted = list(tables)
+    unknown = [t for t in wanted if t not in build]
+    if unknown:
+        raise ExportError(
+            _("Onbekende tabel '%(value)s'. Mogelijk: %(allowed)s.")
+            % {"value": unknown[0], "allowed": ", ".join(TABLES)}
+        )
+    return [build[t]() for t in wanted]
+
+
+def file_stem(institution: Institution, school_year: str) -> str:
+    return f"miv-{institution.brin}-{school_year}"
+
+
+# --- Writing ----------------------------------------------------------------------------------
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _("ja") if value else _("nee")
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    return escape_formula(str(value))
+
+
+def write_csv(table: ExportTable, fileobj: IO[str]) -> None:
+    """One table as CSV to a text file opened with ``newline=""``."""
+    fileobj.write("\ufeff")
+    writer = csv.writer(fileobj, lineterminator="\r\n")
+    writer.writerow([escape_formula(h) for h in table.header()])
+    for row in table.rows:
+        writer.writerow([_csv_value(v) for v in row])
+
+
+def csv_bytes(table: ExportTable) -> bytes:
+    buffer = io.StringIO(newline="")
+    write_csv(table, buffer)
+    return buffer.getvalue().encode("utf-8")
+
+
+def write_zip(tables: list[ExportTable], fileobj: IO[bytes], stem: str) -> None:
+    """The tables as CSV files in one zip: ``<stem>-delivery.csv`` and so on."""
+    with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for table in tables:
+            archive.writestr(f"{stem}-{table.key}.csv", csv_bytes(table))
+
+
+def _xlsx_text(value: str) -> str:
+    # openpyxl refuses control characters that XML cannot hold (a pasted vertical tab):
+    # drop them first, then escape, so "\x01=1+1" cannot become a formula.
+    return escape_formula(ILLEGAL_CHARACTERS_RE.sub("", value))
+
+
+def _xlsx_escaped(value: str) -> str:
+    """A cell that is already formula-escaped (``incident_row``), made storable: when
+    dropping control characters uncovers a formula, escape that too."""
+    cleaned = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if cleaned != value:
+        return escape_formula(cleaned)
+    return value
+
+
+def write_xlsx(tables: list[ExportTable], fileobj: IO[bytes]) -> None:
+    """One sheet per table: bold frozen header, column widths and number formats."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    bold = Font(bold=True)
+    for table in tables:
+        sheet = workbook.create_sheet(title=table.title[:31])
+        sheet.append([_xlsx_text(h) for h in table.header()])
+        for cell in sheet[1]:
+            cell.font = bold
+        for row in table.rows:
+            sheet.append([_xlsx_text(v) if isinstance(v, str) else v for v in row])
+        for index, column in enumerate(table.columns, start=1):
+            letter = get_column_letter(index)
+            sheet.column_dimensions[letter].width = column.width
+            if column.number_format:
+                for (cell,) in sheet.iter_rows(
+                    min_row=2, min_col=index, max_col=index, max_row=sheet.max_row
+                ):
+                    cell.number_format = column.number_format
+        sheet.freeze_panes = "A2"
+        if table.rows:
+            sheet.auto_filter.ref = sheet.dimensions
+    workbook.save(fileobj)
+
+
+# --- The incident list ------------------------------------------------------------------------
+
+
+class _Echo:
+    """A file-like object that hands back what is written (for streaming csv.writer)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _incidents(queryset) -> Iterator[Incident]:
+    if hasattr(queryset, "iterator"):
+        return queryset.select_related("location", "incident_type").iterator(chunk_size=2000)
+    return iter(queryset)
+
+
+def stream_incidents_csv(queryset) -> Iterator[str]:
+    """The standard CSV (``incidents.exporters``) as a stream of lines: a byte order mark,
+    the header and one line per incident, fetched in chunks. The same bytes as
+    ``write_incidents_csv(queryset, f, bom=True)``."""
+    writer = csv.writer(_Echo(), lineterminator="\r\n")
+    yield "\ufeff" + writer.writerow(STANDARD_COLUMNS)
+    for incident in _incidents(queryset):
+        yield writer.writerow(incident_row(incident))
+
+
+def write_incidents_xlsx(queryset, fileobj: IO[bytes]) -> int:
+    """The standard CSV's columns and cells (formula-escaped) as one XLSX sheet, written
+    row by row (write-only workbook). Returns the number of incidents."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=_("Incidenten"))
+    sheet.freeze_panes = "A2"
+    header = []
+    for name in STANDARD_COLUMNS:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    sheet.append(header)
+    count = 0
+    for incident in _incidents(queryset):
+        sheet.append([_xlsx_escaped(cell) for cell in incident_row(incident)])
+        count += 1
+    workbook.save(fileobj)
+    return count
