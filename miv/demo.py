@@ -6,17 +6,24 @@ and a few thousand incidents over the last three complete school years and the c
 one. Deterministic (fixed seed), so every demo shows the same figures.
 """
 
+import csv
+import io
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
+from knox.models import AuthToken
 
+from incidents import import_jobs
 from incidents.choices import (
     EventAction,
+    ImportKind,
+    ImportStatus,
     Injury,
     InstitutionKind,
     PerpetratorRole,
@@ -25,6 +32,7 @@ from incidents.choices import (
     Status,
     VictimRole,
 )
+from incidents.importers import MappingEntry, save_mapping
 from incidents.models import Incident, IncidentEvent, Institution, Location, Membership
 from miv.schoolyear import school_year_bounds, school_year_from_start, school_year_of
 from reporting.choices import ScoreSource
@@ -513,6 +521,9 @@ def seed_demo(today: date | None = None) -> dict:
         incidents = 0
         if not already:
             incidents = _seed_incidents(institutions, school_years, today, rng)
+    if not already:
+        # Outside the transaction: the import job's check and import are queued on commit.
+        _seed_legacy_import(institutions[LEGACY_BRIN], school_years[-2], rng)
     # The figures of the demo years (rates, sector, correlations), so figures are there at
     # once; bulk-created incidents send no change signals. Idempotent, about a second.
     for school_year in school_years:
@@ -522,4 +533,80 @@ def seed_demo(today: date | None = None) -> dict:
         "incidents": incidents,
         "school_years": school_years,
         "logins": logins,
+        "research_token": _research_token(),
     }
+
+
+def _research_token() -> str:
+    """A fresh API token for the demo researcher (the research API takes tokens only);
+    earlier demo tokens are revoked, so repeated demos do not pile them up."""
+    researcher = get_user_model().objects.get(username="onderzoeker")
+    AuthToken.objects.filter(user=researcher).delete()
+    _, token = AuthToken.objects.create(user=researcher, expiry=timedelta(days=30))
+    return token
+
+
+# A legacy register of ROC Twente-Vecht (a TOPdesk export with its own labels) and the
+# mapping of those labels onto the taxonomy: imported through an import job like a
+# coordinator's upload, so the import history and the mapping page have content.
+LEGACY_BRIN = "91RG"
+LEGACY_LABELS = {
+    "Agressie > Fysiek": "MIS.FYS.06",
+    "Agressie > Verbaal": "MIS.VER.02",
+    "Agressie > Bedreiging": "MIS.BED.05",
+    "Diefstal > Fiets": "MIS.OVR.03",
+    "Diefstal > Overig": "MIS.OVR.03",
+    "Vandalisme": "MIS.FYS.03",
+    "Roken": "MIS.GEN.02",
+    "Ongeval > Werkplaats": "ONG.ONV.04",
+    "Ongeval > Overig": "ONG.ONV.03",
+    "Onwel": "ONG.ZIE.03",
+}
+LEGACY_ROWS = 48
+
+
+def legacy_export(institution: Institution, school_year: str, rng: random.Random) -> bytes:
+    """The TOPdesk-style export: ``;``-separated, Windows-1252, dates as Dutch Excel writes
+    them, locations by name."""
+    first, last = school_year_bounds(school_year)
+    locations = list(institution.locations.order_by("code").values_list("name", flat=True))
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["Incidentnummer", "Aanmelddatum", "Vestiging", "Categorie", "Subcategorie"])
+    labels = sorted(LEGACY_LABELS)
+    for n in range(1, LEGACY_ROWS + 1):
+        day = first + timedelta(days=rng.randint(0, (last - first).days))
+        category, _, sub = rng.choice(labels).partition(" > ")
+        writer.writerow(
+            [
+                f"TD-{first.year}-{n:04d}",
+                f"{day:%d-%m-%Y} {rng.randint(8, 16):02d}:{rng.choice((0, 15, 30, 45)):02d}",
+                rng.choice(locations),
+                category,
+                sub,
+            ]
+        )
+    return out.getvalue().encode("cp1252")
+
+
+def _seed_legacy_import(institution: Institution, school_year: str, rng: random.Random) -> None:
+    coordinator = Membership.objects.get(institution=institution, role=Role.COORDINATOR).user
+    types = {t.code: t for t in IncidentType.objects.filter(code__in=LEGACY_LABELS.values())}
+    save_mapping(
+        institution,
+        [MappingEntry(label, types[code]) for label, code in LEGACY_LABELS.items()],
+        actor=coordinator,
+    )
+    upload = SimpleUploadedFile(
+        f"topdesk-export-{school_year}.csv",
+        legacy_export(institution, school_year, rng),
+        content_type="text/csv",
+    )
+    job = import_jobs.create_job(
+        user=coordinator, kind=ImportKind.INCIDENTS, upload=upload, institution=institution
+    )
+    job.refresh_from_db()
+    # With eager tasks the check has run: confirm as the coordinator would. With a worker
+    # the job waits for the coordinator's confirmation in the import list.
+    if job.status == ImportStatus.VALIDATED:
+        import_jobs.confirm_job(job)

@@ -13,11 +13,21 @@ class Command(BaseCommand):
                 f"Demo data created: {result['incidents']} incidents over school years "
                 f"{', '.join(result['school_years'])}."
             )
+            self.stdout.write(
+                "A legacy TOPdesk export of ROC Twente-Vecht went through the import page "
+                "(label mapping at /incidents/imports/mapping/)."
+            )
         else:
             self.stdout.write("Demo data already present; logins refreshed.")
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role in result["logins"]:
             self.stdout.write(f"  {username:<22} {role}")
+        self.stdout.write("")
+        self.stdout.write("Research API (token of onderzoeker, valid 30 days):")
+        self.stdout.write(
+            f"  curl -H 'Authorization: Token {result['research_token']}' "
+            "'http://127.0.0.1:8000/api/v1/research/rates/?group=total&format=csv'"
+        )
         self.stdout.write("")
         self.stdout.write("Open http://127.0.0.1:8000/ and log in.")

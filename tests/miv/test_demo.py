@@ -1,0 +1,53 @@
+"""``make demo`` is the shop window: the demo data must reach every feature."""
+
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from incidents.choices import ImportStatus, Role
+from incidents.models import ImportJob, Incident, LabelMapping, Membership
+from miv.demo import LEGACY_BRIN, LEGACY_ROWS, seed_demo
+
+# transaction=True: the import job is queued on commit, as in a real run.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def demo():
+    return seed_demo(today=date(2023, 11, 1))
+
+
+def test_every_role_has_a_demo_user(demo):
+    roles = set(Membership.objects.values_list("role", flat=True))
+    assert roles == {Role.REGISTRAR, Role.COORDINATOR, Role.RESEARCHER}
+    assert any(name == "beheerder" for name, _ in demo["logins"])
+
+
+def test_the_legacy_register_is_imported_through_an_import_job_with_its_mapping(demo):
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.DONE
+    assert job.institution.brin == LEGACY_BRIN
+    imported = Incident.objects.filter(institution=job.institution, external_id__startswith="TD-")
+    assert imported.count() == LEGACY_ROWS
+    assert LabelMapping.objects.filter(institution=job.institution).count() == 10
+
+
+def test_the_printed_research_token_opens_the_research_api(demo):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {demo['research_token']}")
+    response = client.get("/api/v1/research/rates/", {"school_year": "2022-2023"})
+    assert response.status_code == 200, response.content
+    assert len(response.json()) == 12
+
+
+def test_a_second_run_adds_nothing_and_revokes_the_old_token(demo, capsys):
+    incidents = Incident.objects.count()
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "already present" in out and "Authorization: Token" in out
+    assert Incident.objects.count() == incidents
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {demo['research_token']}")
+    assert client.get("/api/v1/research/rates/").status_code == 401
