@@ -92,7 +92,8 @@ class ImportUploadForm(forms.Form):
 
 class TypeChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: IncidentType) -> str:
-        return f"{obj.code} – {obj.name_nl}"
+        # In the interface language; the mapping file itself accepts codes or Dutch names.
+        return f"{obj.code} – {obj.name}"
 
 
 class LabelMappingForm(forms.ModelForm):

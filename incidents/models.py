@@ -63,13 +63,17 @@ def _new_pseudonym() -> str:
 
 class InstitutionQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Institutions a user may read: all for researchers and administrators, otherwise
-        the institutions the user is a member of."""
+        """Institutions a user may read: administrators and researchers with named access
+        all, otherwise the institutions the user is a member of. A pseudonymised researcher
+        gets none: BRIN, kind, region and urbanity side by side would undo the pseudonyms
+        of the research figures."""
         if not (user and user.is_authenticated):
             return self.none()
         if (
             is_administrator(user)
-            or Membership.objects.filter(user=user, role=Role.RESEARCHER).exists()
+            or Membership.objects.filter(
+                user=user, role=Role.RESEARCHER, named_access=True
+            ).exists()
         ):
             return self
         return self.filter(memberships__user=user).distinct()
@@ -113,14 +117,11 @@ class Institution(models.Model):
 
 class LocationQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Locations a user may read: researchers and administrators all, members those of
-        their own institutions."""
+        """Locations a user may read: administrators all, members those of their own
+        institutions. Researchers none: they get aggregates per institution only."""
         if not (user and user.is_authenticated):
             return self.none()
-        if (
-            is_administrator(user)
-            or Membership.objects.filter(user=user, role=Role.RESEARCHER).exists()
-        ):
+        if is_administrator(user):
             return self
         return self.filter(institution__memberships__user=user).distinct()
 

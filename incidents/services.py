@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -24,7 +25,7 @@ from django.utils.translation import gettext as _
 from miv.errors import DomainError
 
 from .choices import EventAction, Status
-from .models import IdempotencyRecord, ImportJob, Incident, IncidentEvent
+from .models import IdempotencyRecord, ImportJob, Incident, IncidentEvent, Location
 from .signals import incidents_changed
 
 logger = logging.getLogger(__name__)
@@ -107,8 +108,16 @@ def record_event(incident: Incident, *, actor, action: str, changes: dict | None
 
 
 def register_incident(*, actor, incident: Incident) -> Incident:
-    """Validate and save a new incident registered by ``actor``."""
+    """Validate and save a new incident registered by ``actor``. Without an actor it is a
+    registration by the system (a command, provisioning), which may use any location."""
     with transaction.atomic():
+        if actor is not None and incident.location_id:
+            # The form and the API offer only these locations; this holds for every caller.
+            allowed = Location.objects.registrable_by(actor).filter(pk=incident.location_id)
+            if not allowed.exists():
+                raise ValidationError(
+                    {"location": _("U kunt op deze vestiging geen incidenten registreren.")}
+                )
         incident.registered_by = actor if actor and actor.is_authenticated else None
         if incident.location_id:
             incident.institution_id = incident.location.institution_id

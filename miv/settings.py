@@ -88,7 +88,9 @@ WSGI_APPLICATION = "miv.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project templates first, so they can override a library's (drf-spectacular's
+        # Swagger page); app templates follow.
+        "DIRS": [BASE_DIR / "miv" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -299,6 +301,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- MIV ------------------------------------------------------------------------------------
 # Smallest count published to researchers; counts 0 < n < k are suppressed.
 MIV_DISCLOSURE_K = env.int("MIV_DISCLOSURE_K", default=5)
+# Import files larger than this are refused before they are read (32 MiB by default).
+MIV_IMPORT_MAX_BYTES = env.int("MIV_IMPORT_MAX_BYTES", default=32 * 1024 * 1024)
 # Descriptions and measures are anonymised this many years after the incident.
 MIV_RETENTION_YEARS = env.int("MIV_RETENTION_YEARS", default=5)
 # Stored answers of POSTs with an Idempotency-Key (they hold the description) are kept this

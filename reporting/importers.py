@@ -337,14 +337,20 @@ def _write_counts(counts, institutions, report, commit, source_date) -> None:
             institution__brin__in={b for b, _y in counts}
         ).select_related("institution")
     }
-    to_create, to_update = [], []
+    to_create, to_update, to_delete = [], [], []
     per_year: dict[str, list[int]] = {}
     zero = 0
     for (brin, year), students in sorted(counts.items()):
         if students == 0:
             # No students that year (e.g. before a merger): no denominator, rather than a
-            # denominator of 0 that would make every rate infinite.
+            # denominator of 0 that would make every rate infinite. A count an earlier file
+            # gave is withdrawn: the newer file says there were none.
             zero += 1
+            count = current.get((brin, year))
+            if count is not None:
+                report.updated += 1
+                report.school_years.add(year)
+                to_delete.append(count.pk)
             continue
         totals = per_year.setdefault(year, [0, 0])
         totals[0] += 1
@@ -374,6 +380,7 @@ def _write_counts(counts, institutions, report, commit, source_date) -> None:
         else:
             report.unchanged += 1
     if commit:
+        StudentCount.objects.filter(pk__in=to_delete).delete()
         StudentCount.objects.bulk_create(to_create, batch_size=1000)
         StudentCount.objects.bulk_update(
             to_update, ["students", "source", "source_date", "updated_at"], batch_size=1000

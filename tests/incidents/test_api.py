@@ -339,11 +339,12 @@ def test_list_runs_a_constant_number_of_queries(
     client = fresh_client()
     with CaptureQueriesContext(connection) as baseline:
         assert client.get(f"{URL}?page_size=1").status_code == 200
-    # memberships (permission), two researcher checks (scoped filter choices), count, page
-    assert len(baseline.captured_queries) == 5
+    # memberships (permission), named-researcher check (scoped institution choices), count,
+    # page
+    assert len(baseline.captured_queries) == 4
     for size in (5, 30):
         client = fresh_client()
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(4):
             response = client.get(f"{URL}?page_size={size}")
         assert len(response.json()["results"]) == size
 

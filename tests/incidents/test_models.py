@@ -181,9 +181,13 @@ def test_locations_and_institutions_visible_per_role(
     registrar_a, researcher, location_a, location_b
 ):
     assert set(Location.objects.visible_to(registrar_a)) == {location_a}
-    assert set(Location.objects.visible_to(researcher)) == {location_a, location_b}
     assert set(Institution.objects.visible_to(registrar_a)) == {location_a.institution}
+    # Researchers: aggregates only, so no locations; institutions only with named access.
+    assert not Location.objects.visible_to(researcher).exists()
+    assert not Institution.objects.visible_to(researcher).exists()
+    researcher.memberships.update(named_access=True)
     assert Institution.objects.visible_to(researcher).count() == 2
+    assert not Location.objects.visible_to(researcher).exists()
 
 
 def test_member_of_two_institutions_registers_for_both(db, location_a, location_b):

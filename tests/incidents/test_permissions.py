@@ -10,7 +10,7 @@ user's institution, "other" the other one).
 import pytest
 from django.test import Client
 
-from incidents.models import Incident, Institution, Location
+from incidents.models import Incident, Institution, Location, Membership
 from tests.factories import IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,7 @@ API_CASES = [
     ("institution-list", "get", lambda o: "/api/v1/institutions/", None,
      expect(401, 200, 200, 200, 200, 200)),
     ("institution-detail", "get", lambda o: f"/api/v1/institutions/{o['institution'].brin}/",
-     None, expect(401, 200, 200, 404, 404, 200)),
+     None, expect(401, 200, 200, 404, 404, 404)),
     ("institution-create", "post", lambda o: "/api/v1/institutions/",
      lambda o: {"brin": "99ZZ", "name": "Nieuw", "kind": "roc"},
      expect(401, 403, 403, 403, 403, 403)),
@@ -73,7 +73,7 @@ API_CASES = [
     ("location-list", "get", lambda o: "/api/v1/locations/", None,
      expect(401, 200, 200, 200, 200, 200)),
     ("location-detail", "get", lambda o: f"/api/v1/locations/{o['location'].pk}/", None,
-     expect(401, 200, 200, 404, 404, 200)),
+     expect(401, 200, 200, 404, 404, 404)),
     ("location-create", "post", lambda o: "/api/v1/locations/",
      lambda o: {"institution": o["institution"].brin, "code": "NEW", "name": "Nieuw"},
      expect(401, 403, 201, 403, 400, 403)),
@@ -235,3 +235,16 @@ def test_user_without_any_role_gets_403(db, client_for):
     assert client.get("/incidents/").status_code == 403
     assert client.get("/incidents/register/").status_code == 403
     assert client_for(nobody).get("/api/v1/incidents/").status_code == 403
+
+
+def test_researchers_get_no_locations_and_no_institution_key(world, researcher, client_for):
+    """Researchers get aggregates only: no locations at all, and without named access no
+    list that would tie BRIN codes to the kind, region and urbanity of the research
+    figures (and so undo the pseudonyms)."""
+    client = client_for(researcher)
+    assert client.get("/api/v1/locations/").json()["results"] == []
+    assert client.get("/api/v1/institutions/").json()["results"] == []
+    Membership.objects.filter(user=researcher).update(named_access=True)
+    named = client_for(type(researcher).objects.get(pk=researcher.pk))
+    assert named.get("/api/v1/locations/").json()["results"] == []
+    assert len(named.get("/api/v1/institutions/").json()["results"]) == Institution.objects.count()

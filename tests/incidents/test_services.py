@@ -149,3 +149,14 @@ def test_anonymise_blanks_personal_data_once(coordinator_a, incident_a):
         field: ["***", ""] for field in ("description", "measures") if getattr(incident_a, field)
     }
     assert event.changes
+
+
+def test_register_refuses_a_location_the_actor_may_not_register_at(
+    registrar_a, location_b, received
+):
+    # The form and the API only offer the user's own locations; the service holds the rule
+    # for every caller.
+    with pytest.raises(ValidationError) as info:
+        services.register_incident(actor=registrar_a, incident=new_incident(location_b))
+    assert "location" in info.value.message_dict
+    assert not Incident.objects.exists() and received == []

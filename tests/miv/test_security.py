@@ -279,6 +279,10 @@ PAGES = [
     ("home", "coordinator_a"),
     ("incidents:register", "registrar_a"),
     ("incidents:list", "coordinator_a"),
+    ("incidents:import-list", "coordinator_a"),
+    ("reporting:export", "coordinator_a"),
+    ("api-docs", None),
+    ("admin:index", "administrator"),
 ]
 
 
@@ -348,3 +352,56 @@ def test_a_registration_puts_no_personal_data_in_the_logs(caplog, registrar_a, l
     )
     for secret in ("Jan Jansen", "Piet de Vries", "06-12345678"):
         assert secret not in logged
+
+
+def _every_path() -> list[str]:
+    """One concrete path per URL pattern of the project (sample values for the parameters;
+    the routers' format-suffix variants left out)."""
+    from django.urls import URLResolver, get_resolver
+    from django.urls.resolvers import RegexPattern
+
+    samples = {"int": "1", "str": "91ZZ", "uuid": "00000000-0000-0000-0000-000000000001"}
+
+    def concrete(pattern) -> str | None:
+        text = str(pattern)
+        if isinstance(pattern, RegexPattern):
+            if "\\." in text:
+                return None
+            return re.sub(r"\(\?P<\w+>[^)]*\)", "1", text.lstrip("^").rstrip("$"))
+        return re.sub(r"<(?:(\w+):)?\w+>", lambda m: samples.get(m.group(1) or "str", "x"), text)
+
+    def walk(patterns, prefix):
+        for entry in patterns:
+            part = concrete(entry.pattern)
+            if part is None or (prefix + part).startswith("admin/"):
+                continue
+            if isinstance(entry, URLResolver):
+                yield from walk(entry.url_patterns, prefix + part)
+            else:
+                yield "/" + prefix + part
+
+    return sorted(set(walk(get_resolver().url_patterns, "")))
+
+
+def test_no_page_accepts_a_post_without_a_csrf_token(administrator):
+    """CSRF on every form: a POST with the browser session but without the token is refused
+    on every path of the project, before any view runs (Django's middleware for pages,
+    DRF's session authentication for the API; the admin has its own, tested by Django)."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(administrator)
+    paths = _every_path()
+    assert len(paths) > 40 and "/incidents/register/" in paths and "/api/v1/incidents/" in paths
+    accepted = []
+    for path in paths:
+        response = client.post(path, {"anything": "x"})
+        # The Swagger page answers DRF's CSRF refusal with the site's 403 page.
+        refused_for_csrf = response.status_code == 403 and (
+            b"CSRF" in response.content or path == "/api/docs/"
+        )
+        # Token-only API views (research) take no session, and a public read-only view
+        # (taxonomy) takes no POST at all: nothing to forge.
+        token_only = path.startswith("/api/v1/research/") and response.status_code == 401
+        no_post = path == "/api/v1/taxonomy/" and response.status_code == 405
+        if not (refused_for_csrf or token_only or no_post):
+            accepted.append((path, response.status_code))
+    assert accepted == []

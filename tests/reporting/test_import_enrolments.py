@@ -208,6 +208,27 @@ def test_simple_format(tmp_path):
     assert stored_counts() == {("25LJ", "2022-2023"): 12000, ("30RR", "2022-2023"): 4500}
 
 
+def test_a_newer_file_with_no_students_withdraws_the_earlier_count(tmp_path):
+    InstitutionFactory(brin="25LJ")
+    InstitutionFactory(brin="30RR")
+    header = ["institution", "school_year", "students"]
+    first = write_csv(
+        tmp_path / "first.csv",
+        [header, ["25LJ", "2022-2023", "12000"], ["30RR", "2022-2023", "4500"]],
+    )
+    assert import_enrolments(first).ok
+    newer = write_csv(
+        tmp_path / "newer.csv",
+        [header, ["25LJ", "2022-2023", "0"], ["30RR", "2022-2023", "4500"]],
+    )
+    report = import_enrolments(newer)
+    assert report.ok, list(report.errors)
+    # No denominator rather than the stale one (nor 0, which would make rates infinite).
+    assert stored_counts() == {("30RR", "2022-2023"): 4500}
+    assert (report.updated, report.unchanged) == (1, 1)
+    assert report.school_years == {"2022-2023"}
+
+
 def test_simple_format_reports_every_bad_row_and_writes_nothing(tmp_path):
     InstitutionFactory(brin="25LJ")
     path = write_csv(
