@@ -63,6 +63,8 @@ class Injury(models.TextChoices):
     NONE = "none", _("Geen letsel")
     MINOR = "minor", _("Licht letsel")
     MEDICAL = "medical", _("Medische zorg nodig")
+    # Not known (yet), e.g. an import from a register that did not record it.
+    UNKNOWN = "unknown", _("Onbekend")
 
 
 class Status(models.TextChoices):

@@ -720,7 +720,8 @@ class IncidentImporter:
             line, cell, "perpetrator_role", self.perpetrators, PerpetratorRole.UNKNOWN.value
         )
         place = self._choice(line, cell, "place", self.places, "")
-        injury = self._choice(line, cell, "injury", self.injuries, Injury.NONE.value)
+        # A register that did not record injury must not claim "no injury".
+        injury = self._choice(line, cell, "injury", self.injuries, Injury.UNKNOWN.value)
         police_value = cell("police_involved").casefold()
         police = police_value in TRUE
         if police_value not in TRUE and police_value not in FALSE:

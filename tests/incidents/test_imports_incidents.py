@@ -66,8 +66,9 @@ def test_standard_file_with_every_field(tmp_path, institution_a, location_a, coo
     report = import_incidents(path, institution_a, actor=coordinator_a)
     assert report.ok, list(report.errors)
     assert (report.rows, report.created) == (2, 2)
+    # Empty optional fields are not known: roles and injury "unknown" (never "no injury").
     assert all_fields() == [
-        ("A-HQ", date(2022, 11, 2), None, "MIS.BED.01", "", "staff", "unknown", "none", False)
+        ("A-HQ", date(2022, 11, 2), None, "MIS.BED.01", "", "staff", "unknown", "unknown", False)
         + ("", "", ""),
         ("A-HQ", date(2023, 3, 14), time(10, 15), "MIS.FYS.06", "corridor", "student", "student")
         + ("minor", True, "Ouders gebeld", "Twee studenten vochten", "T-1"),

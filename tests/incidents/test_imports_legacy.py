@@ -228,3 +228,14 @@ def test_reimport_keeps_what_coordinators_added_since(tmp_path, institution_a, l
     assert (changed.updated, changed.unchanged) == (1, 1)
     incident = Incident.objects.get(external_id="77")
     assert (incident.occurred_on, incident.victim_role) == (date(2023, 2, 3), "student")
+
+
+def test_fields_a_legacy_file_lacks_become_unknown(
+    tmp_path, topdesk_file, institution_a, location_a
+):
+    rows = MAPPING + [["Diefstal > Fiets", "MIS.OVR.03"], ["Vandalisme", "MIS.FYS.03"]]
+    report = import_incidents(topdesk_file, institution_a, mapping=mapping(tmp_path, rows))
+    assert report.ok, list(report.errors)
+    recorded = set(Incident.objects.values_list("victim_role", "perpetrator_role", "injury"))
+    # The register did not say: never "no injury".
+    assert recorded == {("unknown", "unknown", "unknown")}
