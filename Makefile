@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: install messages demo serve test lint format ci clean
+.PHONY: install messages messages-update demo serve test lint format ci clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ messages: install
 	else \
 		$(VENV)/bin/pybabel -q compile -d miv/locale -D django; \
 	fi
+
+# After changing texts: extract them afresh (no source locations, sorted by text, so
+# branches that add texts merge cleanly), then translate the new entries in the .po file.
+messages-update: install
+	$(PY) manage.py makemessages -l en --no-location --ignore=.venv --ignore=var --ignore=tests -v 0
+	msgattrib --sort-output --no-location -o miv/locale/en/LC_MESSAGES/django.po miv/locale/en/LC_MESSAGES/django.po
 
 demo: messages
 	$(PY) manage.py migrate --noinput -v 0

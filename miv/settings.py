@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "taxonomy",
     "incidents",
     "reporting",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -297,6 +298,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=15),
     },
 }
+
+# --- E-mail ---------------------------------------------------------------------------------
+# EMAIL_URL as django-environ reads it: smtp://user:password@host:587 (smtp+tls://,
+# smtp+ssl://), or consolemail:// (the default: mails are printed, for the embedded demo).
+vars().update(env.email("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="MIV <noreply@miv.example.nl>")
+# Mails link back to the service: its public address, without a trailing slash.
+MIV_SITE_URL = env("MIV_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- MIV ------------------------------------------------------------------------------------
 # Smallest count published to researchers; counts 0 < n < k are suppressed.

@@ -133,3 +133,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.section("MIV reliability (issue 7)")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+pytest_plugins = ["tests.smtp"]

@@ -6,9 +6,10 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from demo.incidents import LEGACY_BRIN, LEGACY_ROWS
+from demo.seed import seed_demo
 from incidents.choices import ImportStatus, Role
 from incidents.models import ImportJob, Incident, LabelMapping, Membership
-from miv.demo import LEGACY_BRIN, LEGACY_ROWS, seed_demo
 
 # transaction=True: the import job is queued on commit, as in a real run.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -354,7 +354,7 @@ def test_compute_figures_command_rejects_a_bad_year(db):
 
 
 def test_seed_demo_computes_the_demo_figures(db):
-    from miv.demo import seed_demo
+    from demo.seed import seed_demo
 
     result = seed_demo(today=date(2023, 11, 1))
     current = set(

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from miv.demo import DEMO_PASSWORD, seed_demo
+from demo.data import DEMO_PASSWORD
+from demo.seed import seed_demo
 
 
 class Command(BaseCommand):
