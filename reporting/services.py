@@ -1043,15 +1043,15 @@ def reschedule(school_year: str, delay: float) -> None:
 
 def note_inputs_changed(school_years: Iterable[str] | None, *, onwards: bool = False) -> None:
     """Receiver body for incident, count and score changes: mark the years stale within
-    the caller's transaction, and enqueue the debounced recomputation it claimed.
-    Never raises: the change itself must stand (the figures catch up nightly), so the
-    marking runs in a savepoint. ``onwards``: the change also affects every later school
-    year (survey scores)."""
+    the caller's transaction (one statement per year, no savepoint: it is part of the
+    change, and a database that refuses it refuses the change too), and enqueue the
+    debounced recomputation it claimed. Any other failure is logged, never raised: the
+    change must stand, the figures catch up nightly. ``onwards``: the change also
+    affects every later school year (survey scores)."""
     try:
         if onwards and school_years:
             school_years = years_from(min(school_years))
-        with transaction.atomic():
-            marked = mark_stale(school_years)
+        marked = mark_stale(school_years)
     except Exception:  # noqa: BLE001 - the change itself is saved; figures catch up nightly
         logger.exception("could not mark figures stale for %s", school_years)
         return
