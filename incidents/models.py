@@ -83,11 +83,8 @@ class InstitutionQuerySet(models.QuerySet):
         of the research figures."""
         if not (user and user.is_authenticated):
             return self.none()
-        if (
-            is_administrator(user)
-            or Membership.objects.filter(
-                user=user, role=Role.RESEARCHER, named_access=True
-            ).exists()
+        if is_administrator(user) or any(
+            m.role == Role.RESEARCHER and m.named_access for m in memberships_of(user)
         ):
             return self
         return self.filter(memberships__user=user).distinct()
