@@ -43,7 +43,10 @@ def run_once(
 ) -> Outcome:
     """Run ``produce`` once for ``(user, key)``; later calls get the stored outcome.
 
-    A concurrent call with the same key blocks on the first call's uncommitted row and
+    The key is stored with the outcome in the same transaction as the work, so a first
+    call costs one extra write. A retry runs ``produce`` too, then finds the key taken
+    (the unique constraint), rolls its own work back and replays the stored answer. A
+    concurrent call with the same key blocks on the first call's uncommitted row and
     replays its answer once it commits. If ``produce`` raises, nothing is stored and the
     next call with the key runs again.
     """
@@ -55,22 +58,26 @@ def run_once(
             {"Idempotency-Key": [_("De Idempotency-Key is te lang (max. 200 tekens).")]},
             code="invalid_key",
         )
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    user=user, key=key, fingerprint=request_fingerprint
-                )
-        except IntegrityError:
-            record = IdempotencyRecord.objects.get(user=user, key=key)
-            if record.fingerprint != request_fingerprint:
-                raise IdempotencyKeyReused(
-                    _("Deze Idempotency-Key is al gebruikt voor een ander verzoek.")
-                ) from None
-            return Outcome(record.status_code, record.body, record.location, replayed=True)
-        outcome = produce()
-        record.status_code = outcome.status_code
-        record.body = outcome.body
-        record.location = outcome.location
-        record.save(update_fields=["status_code", "body", "location"])
+    try:
+        with transaction.atomic():
+            outcome = produce()
+            IdempotencyRecord.objects.create(
+                user=user,
+                key=key,
+                fingerprint=request_fingerprint,
+                status_code=outcome.status_code,
+                body=outcome.body,
+                location=outcome.location,
+            )
         return outcome
+    except (IntegrityError, ValidationError, DomainError):
+        # The key is taken (an earlier or a concurrent call), or this retry no longer
+        # passes a check the first call passed: the first call's answer counts, if any.
+        record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if record is None:
+            raise
+    if record.fingerprint != request_fingerprint:
+        raise IdempotencyKeyReused(
+            _("Deze Idempotency-Key is al gebruikt voor een ander verzoek.")
+        ) from None
+    return Outcome(record.status_code, record.body, record.location, replayed=True)

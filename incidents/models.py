@@ -48,9 +48,23 @@ def is_administrator(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.is_superuser)
 
 
-def _role_institutions(user, role: str):
-    return Membership.objects.filter(user=user, role=role, institution__isnull=False).values(
-        "institution_id"
+def memberships_of(user) -> list["Membership"]:
+    """The user's memberships, read once per request and kept on the user object."""
+    if not (user and user.is_authenticated):
+        return []
+    cached = getattr(user, "_miv_memberships", None)
+    if cached is None:
+        cached = list(Membership.objects.filter(user=user).select_related("institution"))
+        user._miv_memberships = cached
+    return cached
+
+
+def _role_institutions(user, *roles: str) -> list[int]:
+    """Ids of the institutions where the user holds one of ``roles``. A list of literals,
+    not a subquery: PostgreSQL then plans each scoped query with the institution index
+    (a subquery inside an OR made it scan the whole incident table)."""
+    return sorted(
+        {m.institution_id for m in memberships_of(user) if m.role in roles and m.institution_id}
     )
 
 
@@ -69,11 +83,8 @@ class InstitutionQuerySet(models.QuerySet):
         of the research figures."""
         if not (user and user.is_authenticated):
             return self.none()
-        if (
-            is_administrator(user)
-            or Membership.objects.filter(
-                user=user, role=Role.RESEARCHER, named_access=True
-            ).exists()
+        if is_administrator(user) or any(
+            m.role == Role.RESEARCHER and m.named_access for m in memberships_of(user)
         ):
             return self
         return self.filter(memberships__user=user).distinct()
@@ -131,9 +142,7 @@ class LocationQuerySet(models.QuerySet):
             return self.filter(active=True, institution__active=True)
         if not (user and user.is_authenticated):
             return self.none()
-        institutions = Membership.objects.filter(
-            user=user, role__in=[Role.REGISTRAR, Role.COORDINATOR]
-        ).values("institution_id")
+        institutions = _role_institutions(user, Role.REGISTRAR, Role.COORDINATOR)
         return self.filter(active=True, institution__active=True, institution__in=institutions)
 
     def manageable_by(self, user):
@@ -175,6 +184,15 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def is_registrable_by(self, user) -> bool:
+        """``Location.objects.registrable_by(user)`` for one loaded location, without a query
+        (the memberships are cached per request; load the location with its institution)."""
+        if not (self.active and self.institution.active):
+            return False
+        if is_administrator(user):
+            return True
+        return self.institution_id in _role_institutions(user, Role.REGISTRAR, Role.COORDINATOR)
 
 
 # --- People --------------------------------------------------------------------------------
@@ -257,10 +275,18 @@ class IncidentQuerySet(models.QuerySet):
             return self.none()
         if is_administrator(user):
             return self
-        return self.filter(
-            Q(institution__in=_role_institutions(user, Role.COORDINATOR))
-            | Q(institution__in=_role_institutions(user, Role.REGISTRAR), registered_by=user)
-        )
+        coordinated = _role_institutions(user, Role.COORDINATOR)
+        registering = [
+            pk for pk in _role_institutions(user, Role.REGISTRAR) if pk not in coordinated
+        ]
+        # One plain condition for the usual single role, so the list uses its index; the OR
+        # only for someone who coordinates one institution and registers at another.
+        own = Q(institution__in=registering, registered_by=user)
+        if not coordinated:
+            return self.filter(own)
+        if not registering:
+            return self.filter(institution__in=coordinated)
+        return self.filter(Q(institution__in=coordinated) | own)
 
     def editable_by(self, user):
         """Incidents the user may change, close and withdraw: coordinators' own institution."""
@@ -354,7 +380,9 @@ class Incident(models.Model):
                 fields=["school_year", "institution", "incident_type", "victim_role"],
                 name="incident_figures_idx",
             ),
-            models.Index(fields=["institution", "-occurred_on"], name="incident_list_idx"),
+            # The list: one institution, newest first, in the list's order (so a page is
+            # read from the index without sorting).
+            models.Index(fields=["institution", "-occurred_on", "-id"], name="incident_list_idx"),
         ]
 
     def __str__(self) -> str:
@@ -366,7 +394,16 @@ class Incident(models.Model):
         if self.occurred_on:
             self.school_year = school_year_of(self.occurred_on)
         if not self.taxonomy_version_id:
-            self.taxonomy_version = TaxonomyVersion.current()
+            # Read with the type where the caller asked for it (with_current_version()).
+            version_id = (
+                getattr(self.incident_type, "current_version_id", None)
+                if Incident.incident_type.is_cached(self)
+                else None
+            )
+            if version_id:
+                self.taxonomy_version_id = version_id
+            else:
+                self.taxonomy_version = TaxonomyVersion.current()
         super().save(*args, **kwargs)
 
     def clean(self) -> None:

@@ -1,7 +1,7 @@
 """What a user is, in MIV terms. Cached per request on the user object."""
 
 from .choices import Role
-from .models import Membership, is_administrator
+from .models import is_administrator, memberships_of
 
 __all__ = [
     "can_register",
@@ -11,16 +11,6 @@ __all__ = [
     "is_researcher",
     "memberships_of",
 ]
-
-
-def memberships_of(user) -> list[Membership]:
-    if not (user and user.is_authenticated):
-        return []
-    cached = getattr(user, "_miv_memberships", None)
-    if cached is None:
-        cached = list(Membership.objects.filter(user=user).select_related("institution"))
-        user._miv_memberships = cached
-    return cached
 
 
 def _roles(user) -> set[str]:

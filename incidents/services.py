@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from miv.errors import DomainError
 
 from .choices import EventAction, Status
-from .models import IdempotencyRecord, ImportJob, Incident, IncidentEvent, Location
+from .models import IdempotencyRecord, ImportJob, Incident, IncidentEvent
 from .signals import incidents_changed
 
 logger = logging.getLogger(__name__)
@@ -79,26 +79,36 @@ def _diff(before: dict, after: dict) -> dict:
 
 
 def notify_incidents_changed(school_years: Iterable[str]) -> None:
-    """Tell the listeners (the figures) after commit which school years changed.
+    """Tell the listeners (the figures) which school years changed, from inside the
+    transaction that changed them, so that their bookkeeping (marking the figures stale)
+    commits together with the change: one commit per registration. Listeners defer
+    whatever leaves the database (a task message) with ``transaction.on_commit``.
 
-    The change is committed by then, so a failing listener (the broker is down, a bug) must
-    not turn a saved registration into an error page: ``send_robust`` catches it and it is
-    logged; the figures catch up with the nightly run.
+    A failing listener (a bug, a broken connection) must not turn a registration into an
+    error page: ``send_robust`` catches it and it is logged; the figures catch up with the
+    nightly run. Listeners that write to the database do so in a savepoint, so their
+    failure leaves this transaction usable.
     """
     years = set(school_years)
+    for receiver, result in incidents_changed.send_robust(sender=Incident, school_years=years):
+        if isinstance(result, Exception):
+            # Receivers get school years only, so the error holds no personal data.
+            logger.error(
+                "incidents_changed listener %s failed for %s",
+                getattr(receiver, "__qualname__", receiver),
+                ", ".join(sorted(years)),
+                exc_info=result,
+            )
 
-    def send() -> None:
-        for receiver, result in incidents_changed.send_robust(sender=Incident, school_years=years):
-            if isinstance(result, Exception):
-                # Receivers get school years only, so the error holds no personal data.
-                logger.error(
-                    "incidents_changed listener %s failed for %s",
-                    getattr(receiver, "__qualname__", receiver),
-                    ", ".join(sorted(years)),
-                    exc_info=result,
-                )
 
-    transaction.on_commit(send)
+def _related_already_loaded(instance) -> list[str]:
+    """Foreign keys whose object is already loaded: ``full_clean`` would look each of them
+    up again only to learn that it exists (the database's foreign keys hold that anyway)."""
+    return [
+        field.name
+        for field in instance._meta.concrete_fields
+        if field.is_relation and field.is_cached(instance)
+    ]
 
 
 def record_event(incident: Incident, *, actor, action: str, changes: dict | None = None):
@@ -111,17 +121,19 @@ def register_incident(*, actor, incident: Incident) -> Incident:
     """Validate and save a new incident registered by ``actor``. Without an actor it is a
     registration by the system (a command, provisioning), which may use any location."""
     with transaction.atomic():
-        if actor is not None and incident.location_id:
-            # The form and the API offer only these locations; this holds for every caller.
-            allowed = Location.objects.registrable_by(actor).filter(pk=incident.location_id)
-            if not allowed.exists():
-                raise ValidationError(
-                    {"location": _("U kunt op deze vestiging geen incidenten registreren.")}
-                )
+        location = incident.location if incident.location_id else None
+        # The form and the API offer only these locations; this holds for every caller.
+        if actor is not None and location is not None and not location.is_registrable_by(actor):
+            raise ValidationError(
+                {"location": _("U kunt op deze vestiging geen incidenten registreren.")}
+            )
         incident.registered_by = actor if actor and actor.is_authenticated else None
-        if incident.location_id:
-            incident.institution_id = incident.location.institution_id
-        incident.full_clean()
+        if location is not None:
+            incident.institution = location.institution
+        incident.full_clean(exclude=_related_already_loaded(incident), validate_constraints=False)
+        if incident.external_id:
+            # The one constraint: the external number is unique per institution.
+            incident.validate_constraints()
         incident.save()
         empty = dict.fromkeys(AUDITED_FIELDS)
         changes = {k: v for k, v in _diff(empty, _snapshot(incident)).items() if v[1] != ""}

@@ -2,6 +2,8 @@
 
 from django.dispatch import Signal
 
-# Sent after commit when incidents were created, changed, closed or withdrawn.
-# Arguments: ``school_years`` (a set of "2022-2023" strings).
+# Sent inside the transaction that created, changed, closed or withdrew incidents (so a
+# listener's bookkeeping commits with the change); a listener defers anything outside the
+# database with ``transaction.on_commit``. Arguments: ``school_years`` (a set of
+# "2022-2023" strings).
 incidents_changed = Signal()

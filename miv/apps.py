@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class MivConfig(AppConfig):
-    """Project-wide pieces: base templates, static files, health, the demo command."""
+    """Project-wide pieces: settings, base templates, static files, health, API plumbing."""
 
     name = "miv"
     verbose_name = "MIV"

@@ -221,7 +221,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request gets 401 with a WWW-Authenticate header.
-        "knox.auth.TokenAuthentication",
+        "miv.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -292,6 +292,10 @@ CELERY_BEAT_SCHEDULE = {
     "nightly-purge-import-jobs": {
         "task": "incidents.tasks.purge_stale_import_jobs",
         "schedule": crontab(hour=3, minute=45),
+    },
+    "nightly-delete-expired-api-tokens": {
+        "task": "miv.tasks.delete_expired_api_tokens",
+        "schedule": crontab(hour=3, minute=30),
     },
     "nightly-anonymise": {
         "task": "incidents.tasks.anonymise_expired_incidents",

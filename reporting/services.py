@@ -37,8 +37,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser as User
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, F, Max, Model, Q
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Max, Model, Q
 from django.utils import timezone
 
 from incidents.models import Incident, Institution
@@ -952,42 +951,65 @@ def _valid_year(value: str) -> bool:
     return True
 
 
-def mark_stale(school_years: Iterable[str] | None) -> list[str]:
-    """Record that the inputs of these school years changed (None: all years)."""
+# One statement per school year marks it stale and, unless a recomputation is due already,
+# claims the next one: so a registration adds one write to its own transaction.
+_MARK_STALE_SQL = """
+INSERT INTO reporting_figureyear
+    (school_year, change_seq, computed_seq, stale_since, changed_at, scheduled_for)
+VALUES (%(year)s, 1, 0, %(now)s, %(now)s, %(due)s)
+ON CONFLICT (school_year) DO UPDATE SET
+    change_seq = reporting_figureyear.change_seq + 1,
+    changed_at = EXCLUDED.changed_at,
+    stale_since = COALESCE(reporting_figureyear.stale_since, EXCLUDED.stale_since),
+    scheduled_for = CASE
+        WHEN reporting_figureyear.scheduled_for IS NULL
+          OR reporting_figureyear.scheduled_for <= EXCLUDED.changed_at
+        THEN EXCLUDED.scheduled_for
+        ELSE reporting_figureyear.scheduled_for
+    END
+RETURNING scheduled_for = %(due)s
+"""
+
+
+def mark_stale(school_years: Iterable[str] | None) -> dict[str, bool]:
+    """Record that the inputs of these school years changed (None: all years), and claim
+    the debounced recomputation of each year that has none due. Returns, per year marked,
+    whether this call claimed its recomputation (the caller then enqueues it)."""
     years = known_school_years() if school_years is None else sorted(set(school_years))
     now = timezone.now()
-    marked = []
-    for school_year in years:
-        if not _valid_year(school_year):
-            logger.warning("ignoring a change for malformed school year %r", school_year)
-            continue
-        _figure_year(school_year)
-        FigureYear.objects.filter(school_year=school_year).update(
-            change_seq=F("change_seq") + 1,
-            changed_at=now,
-            stale_since=Coalesce(F("stale_since"), now),
-        )
-        marked.append(school_year)
+    adapt = connection.ops.adapt_datetimefield_value
+    params = {"now": adapt(now), "due": adapt(now + timedelta(seconds=debounce_seconds()))}
+    marked = {}
+    with connection.cursor() as cursor:
+        for school_year in years:
+            if not _valid_year(school_year):
+                logger.warning("ignoring a change for malformed school year %r", school_year)
+                continue
+            cursor.execute(_MARK_STALE_SQL, {**params, "year": school_year})
+            marked[school_year] = bool(cursor.fetchone()[0])
     return marked
 
 
 def schedule_recomputation(school_year: str) -> bool:
     """Enqueue one debounced recomputation unless one is already due. Returns whether a
-    message was sent. A broker that is down is logged and tolerated: the year stays stale
-    and the nightly run (or the next change) recomputes it."""
-    from .tasks import recompute_stale_year, send
-
+    message was sent."""
     now = timezone.now()
-    delay = debounce_seconds()
     claimed = (
         FigureYear.objects.filter(school_year=school_year)
         .filter(Q(scheduled_for__isnull=True) | Q(scheduled_for__lte=now))
-        .update(scheduled_for=now + timedelta(seconds=delay))
+        .update(scheduled_for=now + timedelta(seconds=debounce_seconds()))
     )
-    if not claimed:
-        return False  # a recomputation is already due; it will see this change too
+    return bool(claimed) and _enqueue_recomputation(school_year)
+
+
+def _enqueue_recomputation(school_year: str) -> bool:
+    """Send the debounced recomputation that was claimed for ``school_year``. A broker that
+    is down is logged and tolerated: the year stays stale and the nightly run (or the next
+    change) recomputes it."""
+    from .tasks import recompute_stale_year, send
+
     try:
-        send(recompute_stale_year, args=[school_year], countdown=delay)
+        send(recompute_stale_year, args=[school_year], countdown=debounce_seconds())
     except Exception:  # noqa: BLE001 - any broker failure; registration must go on
         logger.exception(
             "could not enqueue (or, eagerly, run) the recomputation of %s; it stays stale for "
@@ -1020,16 +1042,24 @@ def reschedule(school_year: str, delay: float) -> None:
 
 
 def note_inputs_changed(school_years: Iterable[str] | None, *, onwards: bool = False) -> None:
-    """Receiver body for incident, count and score changes: mark stale, schedule. Never
-    raises, because it runs after the caller's transaction committed. ``onwards``: the
-    change also affects every later school year (survey scores)."""
+    """Receiver body for incident, count and score changes: mark the years stale within
+    the caller's transaction (one statement per year, no savepoint: it is part of the
+    change, and a database that refuses it refuses the change too), and enqueue the
+    debounced recomputation it claimed. Any other failure is logged, never raised: the
+    change must stand, the figures catch up nightly. ``onwards``: the change also
+    affects every later school year (survey scores)."""
     try:
         if onwards and school_years:
             school_years = years_from(min(school_years))
-        for school_year in mark_stale(school_years):
-            schedule_recomputation(school_year)
+        marked = mark_stale(school_years)
     except Exception:  # noqa: BLE001 - the change itself is saved; figures catch up nightly
         logger.exception("could not mark figures stale for %s", school_years)
+        return
+    # The message is delayed by the debounce period, so the worker finds the change
+    # committed. (Eager mode computes here and now; it has no clock to wait on.)
+    for school_year, claimed in marked.items():
+        if claimed:
+            _enqueue_recomputation(school_year)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,11 @@ class TaxonomyVersion(models.Model):
         """The latest published version: the one new registrations are made under."""
         return cls.objects.order_by("-published_on", "-code").first()
 
+    @classmethod
+    def current_pk_subquery(cls) -> models.Subquery:
+        """:meth:`current` as a subquery, to be read along with another query."""
+        return models.Subquery(cls.objects.order_by("-published_on", "-code").values("pk")[:1])
+
 
 class TaxonomyNode(models.Model):
     """Fields shared by the three levels of the taxonomy."""
@@ -93,6 +98,13 @@ class Subcategory(TaxonomyNode):
         verbose_name_plural = _("subcategorieën")
 
 
+class IncidentTypeQuerySet(models.QuerySet):
+    def with_current_version(self):
+        """Each type with ``current_version_id``, the version a registration made now is made
+        under, read in the same query (a registration needs both)."""
+        return self.annotate(current_version_id=TaxonomyVersion.current_pk_subquery())
+
+
 class IncidentType(TaxonomyNode):
     """An incident type (type incident), the level at which incidents are registered.
 
@@ -125,6 +137,8 @@ class IncidentType(TaxonomyNode):
         blank=True,
         verbose_name=_("vervallen in"),
     )
+
+    objects = IncidentTypeQuerySet.as_manager()
 
     class Meta(TaxonomyNode.Meta):
         verbose_name = _("type incident")

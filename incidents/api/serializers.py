@@ -60,7 +60,9 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     reference = serializers.CharField(read_only=True)
     location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.none())
-    incident_type = CodeRelatedField(slug_field="code", queryset=IncidentType.objects.all())
+    incident_type = CodeRelatedField(
+        slug_field="code", queryset=IncidentType.objects.with_current_version()
+    )
     occurred_at = WallClockTimeField(required=False, allow_null=True)
     institution = serializers.SlugRelatedField(slug_field="brin", read_only=True)
     # Null for imported incidents and after the registrar's account was deleted.
@@ -102,4 +104,6 @@ class IncidentSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is not None:
             # A location of another institution is rejected as if it did not exist.
-            self.fields["location"].queryset = Location.objects.registrable_by(request.user)
+            self.fields["location"].queryset = Location.objects.registrable_by(
+                request.user
+            ).select_related("institution")

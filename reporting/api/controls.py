@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
-from knox.auth import TokenAuthentication
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from incidents.roles import is_administrator
+from miv.api.authentication import TokenAuthentication
 from reporting import research
 from reporting.access import figure_viewer
 

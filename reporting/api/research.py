@@ -8,11 +8,11 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from knox.auth import TokenAuthentication
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from miv.api.authentication import TokenAuthentication
 from reporting import research
 
 from .controls import AuditedResearchMixin, ReadResearch, ResearchRateThrottle

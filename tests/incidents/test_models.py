@@ -186,6 +186,8 @@ def test_locations_and_institutions_visible_per_role(
     assert not Location.objects.visible_to(researcher).exists()
     assert not Institution.objects.visible_to(researcher).exists()
     researcher.memberships.update(named_access=True)
+    # A new request: roles are read once per request (cached on the user object).
+    researcher = type(researcher).objects.get(pk=researcher.pk)
     assert Institution.objects.visible_to(researcher).count() == 2
     assert not Location.objects.visible_to(researcher).exists()
 
