@@ -253,6 +253,42 @@ def reopen(*, actor, response: QuestionnaireResponse, reason: str) -> Questionna
     return response
 
 
+def record_response(
+    *, institution: Institution, school_year: str, answers: Answers, submit: bool, actor=None
+) -> QuestionnaireResponse:
+    """Record answers given outside the web form in one go (the demo; answers keyed in from
+    a paper or earlier survey by an administrator): checked with the same rules (complete
+    when submitted), the history notes the source. The institution must have no response
+    for the school year yet."""
+    version = QuestionnaireVersion.current()
+    questionnaire = version.questionnaire
+    answers = prune(questionnaire, answers)
+    problems = value_problems(questionnaire, answers)
+    if submit:
+        problems += missing(questionnaire, answers)
+    if problems:
+        raise AnswerError(problems)
+    with transaction.atomic():
+        response = QuestionnaireResponse.objects.create(
+            institution=institution, school_year=school_year, version=version
+        )
+        _event(response, actor, ResponseAction.STARTED, version=version.code, recorded=True)
+        _write(response, answers)
+        _event(
+            response,
+            actor,
+            ResponseAction.SAVED,
+            questions=sorted(set(answers.choices) | set(answers.texts)),
+        )
+        if submit:
+            response.status = ResponseStatus.SUBMITTED
+            response.submitted_at = timezone.now()
+            response.submitted_by = actor if actor and actor.is_authenticated else None
+            response.save(update_fields=["status", "submitted_at", "submitted_by"])
+            _event(response, actor, ResponseAction.SUBMITTED)
+    return response
+
+
 # --- Inputs of the sector figures (phase 2 wires them into the figures job) ------------------
 
 
