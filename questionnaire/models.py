@@ -137,9 +137,9 @@ class Answer(models.Model):
     response = models.ForeignKey(
         QuestionnaireResponse, on_delete=models.CASCADE, related_name="answers"
     )
-    question = models.CharField(_("vraag"), max_length=10)
-    item = models.CharField(_("onderdeel"), max_length=10, blank=True)
-    option = models.CharField(_("antwoord"), max_length=40)
+    question = models.CharField(_("vraagcode"), max_length=10)
+    item = models.CharField(_("onderdeelcode"), max_length=10, blank=True)
+    option = models.CharField(_("antwoordcode"), max_length=40)
 
     class Meta:
         ordering = ["response", "id"]
@@ -162,8 +162,8 @@ class OpenAnswer(models.Model):
     response = models.ForeignKey(
         QuestionnaireResponse, on_delete=models.CASCADE, related_name="open_answers"
     )
-    question = models.CharField(_("vraag"), max_length=10)
-    slot = models.CharField(_("onderdeel"), max_length=10, blank=True)
+    question = models.CharField(_("vraagcode"), max_length=10)
+    slot = models.CharField(_("onderdeelcode"), max_length=10, blank=True)
     text = models.TextField(_("tekst"))
 
     class Meta:

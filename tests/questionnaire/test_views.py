@@ -229,7 +229,7 @@ def test_download_csv_and_xlsx_of_the_own_answers(browser_for, coordinator_a, st
     xlsx = client.get(url(started, tail="answers.xlsx"))
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][4] == "vraag"
+    assert rows[0][4] == "vraagcode"
     assert any(r[4] == "V3" and r[6] == "V3a" and r[8] == "yes" for r in rows[1:])
     assert any(r[10] == "'=Adviseur veiligheid" for r in rows[1:])
 
