@@ -244,3 +244,12 @@ def test_another_institution_is_not_found(browser_for, coordinator_b, started):
     for tail in ("", "section/1/", "answers.csv"):
         assert client.get(url(started, tail=tail)).status_code == 404
     assert client.post(url(started, tail="start/")).status_code == 404
+
+
+def test_the_questions_are_in_english_when_chosen(browser_for, coordinator_a, started):
+    client = browser_for(coordinator_a)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = client.get(url(started, tail="section/2/")).content.decode()
+    assert "Does your institution have a school safety plan?" in html
+    assert "Confidential adviser" in html and "Save and continue later" in html
+    assert "Beschikt uw instelling" not in html
