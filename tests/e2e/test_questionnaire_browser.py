@@ -3,7 +3,9 @@ questionnaire on a 390 x 844 phone, with JavaScript switched off and on: answers
 page, sees a follow-up question appear only when its condition holds (V4 for a provision
 that is present, V6 once there is cooperation with a partner, V11 once the policy is
 evaluated), saves halfway, logs out, comes back in a new session, finds the saved answers,
-completes and submits. No sideways scrolling, no console errors."""
+completes and submits. No sideways scrolling, no console errors, and (with JavaScript, which
+axe-core needs) no serious or critical axe-core violation on the overview, a section with
+follow-up questions, and the summary."""
 
 import re
 
@@ -42,6 +44,18 @@ def narrow(session: Session) -> None:
     assert session.scroll_width() <= 390, "the page scrolls sideways on a phone"
 
 
+def accessible(page, js: bool) -> None:
+    """axe-core (bundled with axe-playwright-python) finds no serious or critical violation."""
+    if not js:
+        return  # axe runs as JavaScript in the page; the HTML is the same either way
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    assert results.response["testEngine"]["name"] == "axe-core"
+    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, results.generate_report()
+
+
 def answer_the_questionnaire(browser, live_server, coordinator, *, js: bool):  # noqa: F811
     from playwright.sync_api import expect
 
@@ -51,6 +65,7 @@ def answer_the_questionnaire(browser, live_server, coordinator, *, js: bool):  #
     session.login(coordinator.username, "/questionnaire/")
     expect(page.get_by_role("heading", name="Vragenlijst veiligheidsbeleid")).to_be_visible()
     narrow(session)
+    accessible(page, js)
     page.get_by_role("button", name=f"Invullen {year}").click()
 
     # 1 Functie: nothing is preselected.
@@ -88,6 +103,7 @@ def answer_the_questionnaire(browser, live_server, coordinator, *, js: bool):  #
     expect(row(page, "V4", "Cameratoezicht")).to_be_visible()
     expect(question(page, "V6")).to_have_count(0)
     narrow(session)
+    accessible(page, js)
     choose(page, "V4", "Deel", "Cameratoezicht")
     choose(page, "V5", "veel samenwerking", "Politie")
     page.get_by_role("button", name="Volgende").click()
@@ -153,6 +169,7 @@ def answer_the_questionnaire(browser, live_server, coordinator, *, js: bool):  #
     ).to_be_visible()
     expect(page.get_by_text("Korte lijnen met de wijkagent.")).to_be_visible()
     narrow(session)
+    accessible(page, js)
     page.get_by_role("button", name="Vragenlijst indienen").click()
     expect(page.get_by_text("De vragenlijst is ingediend")).to_be_visible()
     expect(page.locator("#response-status")).to_have_text("Ingediend")

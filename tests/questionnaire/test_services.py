@@ -179,3 +179,31 @@ def test_figure_inputs_are_submitted_closed_answers_only(
     assert list(inputs) == [institution_a.pk]  # B's draft does not count
     assert inputs[institution_a.pk].selected("V1") == {"other"}
     assert inputs[institution_a.pk].texts == {}  # open answers are never read
+
+
+def test_loading_versions_keeps_every_code_meaning_what_it_meant():
+    import copy
+    import json
+
+    from questionnaire.definition import DefinitionError
+    from questionnaire.loading import CURRENT_FIXTURE, load_questionnaire
+
+    document = json.loads(CURRENT_FIXTURE.read_text(encoding="utf-8"))
+    assert load_questionnaire(document) == "unchanged"
+    corrected = copy.deepcopy(document)
+    corrected["sections"][0]["questions"][0]["text_en"] = "What is your role in your institution?"
+    assert load_questionnaire(corrected) == "updated"
+
+    later = copy.deepcopy(document)
+    later["version"].update(code="VB-2025", published_on="2025-09-01")
+    later["sections"][1]["questions"][0]["options"][0]["text_nl"] = "Nee, nog niet"
+    with pytest.raises(DefinitionError, match="V2: options changed since VB-2023"):
+        load_questionnaire(later)
+    assert QuestionnaireVersion.objects.count() == 1
+
+    later["sections"][1]["questions"][0]["options"][0]["text_nl"] = "Nee"
+    later["sections"][4]["questions"].append(
+        {"code": "V20", "type": "open", "required": False, "text_nl": "Nieuw", "text_en": "New"}
+    )
+    assert load_questionnaire(later) == "created"
+    assert QuestionnaireVersion.current().code == "VB-2025"
