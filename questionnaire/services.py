@@ -32,6 +32,7 @@ from .models import (
     QuestionnaireVersion,
     ResponseEvent,
 )
+from .signals import submitted_responses_changed
 
 # A response can be started for the running school year and the one before it (answers
 # about last year are often given after the summer).
@@ -61,6 +62,14 @@ def is_coordinator_of(user, institution: Institution) -> bool:
         and Membership.objects.filter(
             user=user, institution=institution, role=Role.COORDINATOR
         ).exists()
+    )
+
+
+def _announce(school_year: str) -> None:
+    transaction.on_commit(
+        lambda: submitted_responses_changed.send(
+            sender=QuestionnaireResponse, school_year=school_year
+        )
     )
 
 
@@ -230,6 +239,7 @@ def submit(*, actor, response: QuestionnaireResponse) -> QuestionnaireResponse:
         response.submitted_by = actor
         response.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
         _event(response, actor, ResponseAction.SUBMITTED)
+        _announce(response.school_year)
     return response
 
 
@@ -250,6 +260,7 @@ def reopen(*, actor, response: QuestionnaireResponse, reason: str) -> Questionna
         response.submitted_by = None
         response.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
         _event(response, actor, ResponseAction.REOPENED, reason=reason[:500])
+        _announce(response.school_year)
     return response
 
 
@@ -286,6 +297,7 @@ def record_response(
             response.submitted_by = actor if actor and actor.is_authenticated else None
             response.save(update_fields=["status", "submitted_at", "submitted_by"])
             _event(response, actor, ResponseAction.SUBMITTED)
+            _announce(school_year)
     return response
 
 

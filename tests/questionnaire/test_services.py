@@ -207,3 +207,26 @@ def test_loading_versions_keeps_every_code_meaning_what_it_meant():
     )
     assert load_questionnaire(later) == "created"
     assert QuestionnaireVersion.current().code == "VB-2025"
+
+
+def test_submit_and_reopen_announce_the_change_after_commit(
+    coordinator_a, administrator, response_a, django_capture_on_commit_callbacks
+):
+    from questionnaire.signals import submitted_responses_changed
+
+    heard = []
+
+    def listener(sender, school_year, **kwargs):
+        heard.append(school_year)
+
+    submitted_responses_changed.connect(listener)
+    try:
+        save_all(coordinator_a, response_a, complete_answers())
+        with django_capture_on_commit_callbacks(execute=True):
+            services.submit(actor=coordinator_a, response=response_a)
+        assert heard == [response_a.school_year]
+        with django_capture_on_commit_callbacks(execute=True):
+            services.reopen(actor=administrator, response=response_a, reason="controle")
+        assert heard == [response_a.school_year] * 2
+    finally:
+        submitted_responses_changed.disconnect(listener)
