@@ -17,6 +17,7 @@ from django.utils import timezone
 from demo.data import INSTITUTIONS, SEED
 from demo.incidents import LEGACY_BRIN, seed_incidents, seed_legacy_import
 from demo.people import research_token, seed_institutions, seed_users
+from demo.questionnaire import seed_questionnaire
 from demo.registers import seed_safety_scores, seed_student_counts
 from incidents.models import Institution
 from miv.schoolyear import school_year_from_start, school_year_of
@@ -43,6 +44,7 @@ def seed_demo(today: date | None = None) -> dict:
         incidents = 0
         if not already:
             incidents = seed_incidents(institutions, school_years, today, rng)
+        responses = seed_questionnaire(institutions, school_years)
     if not already:
         # Outside the transaction: the import job's check and import are queued on commit.
         seed_legacy_import(institutions[LEGACY_BRIN], school_years[-2], rng)
@@ -53,6 +55,7 @@ def seed_demo(today: date | None = None) -> dict:
     return {
         "created": not already,
         "incidents": incidents,
+        "questionnaire_responses": responses,
         "school_years": school_years,
         "logins": logins,
         "research_token": research_token(),

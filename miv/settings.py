@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "taxonomy",
     "incidents",
     "reporting",
+    "questionnaire",
     "demo",
 ]
 

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("taxonomy.api.urls")),
     path("", include("incidents.api.urls")),
     path("", include("reporting.api.urls")),
+    path("", include("questionnaire.api.urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("incidents/", include("incidents.urls")),
     path("figures/", include("reporting.urls")),
+    path("questionnaire/", include("questionnaire.urls")),
 ]
 
 handler404 = "miv.views.page_not_found"

@@ -53,6 +53,9 @@ from incidents.models import (
     Location,
     Membership,
 )
+from questionnaire import services as questionnaire_services
+from questionnaire.models import Answer, OpenAnswer, QuestionnaireResponse, QuestionnaireVersion
+from questionnaire.models import ResponseEvent as QuestionnaireEvent
 from reporting import services as figures
 from reporting.choices import JobReason, JobStatus
 from reporting.models import FigureJob, StudentCount
@@ -305,7 +308,60 @@ NEW_CASES: list[Case] = [
          expect(302, 403, 200, 403, 403, 403)),
 ]  # fmt: skip
 
-CASES = LEGACY + SUFFIXED + MISC + FIGURES + IMPORTS + PRIVACY + NEW_CASES
+# Issue 15 (the questionnaire): an institution's answers, open texts above all, are read by
+# its coordinators (and administrators) only; registrars and researchers get 403, the other
+# institution's coordinator 404. ``QYEAR`` can be started; ``YEAR`` has a draft with canaries.
+QYEAR = questionnaire_services.answerable_school_years()[0]
+QOWN = expect(302, 403, 200, 403, 404, 403)
+QOWN_ACTION = expect(302, 403, 302, 403, 404, 403)
+QAPI = expect(401, 403, 200, 403, 404, 403)
+
+
+def _qurl(o: Objects, tail: str = "", year: str = YEAR) -> str:
+    return f"/questionnaire/{o['institution'].brin}/{year}/{tail}"
+
+
+def _qapi(o: Objects, tail: str = "") -> str:
+    return f"/api/v1/questionnaire/responses/{o['institution'].brin}/{YEAR}/{tail}"
+
+
+QUESTIONNAIRE = [
+    Case("questionnaire-overview", "get", lambda o: "/questionnaire/",
+         expect(302, 403, 200, 403, 200, 403), targeted=False),
+    Case("questionnaire-summary", "get", lambda o: _qurl(o), QOWN),
+    Case("questionnaire-start", "post", lambda o: _qurl(o, "start/", QYEAR), QOWN_ACTION),
+    Case("questionnaire-section", "get", lambda o: _qurl(o, "section/2/"), QOWN),
+    Case("questionnaire-section-post", "post", lambda o: _qurl(o, "section/1/"), QOWN_ACTION,
+         body=lambda o: {"q-V1": "board", "_action": "save"}),
+    # Incomplete: shown again with what is missing, nothing changes.
+    Case("questionnaire-submit", "post", lambda o: _qurl(o, "submit/"),
+         expect(302, 403, 400, 403, 404, 403)),
+    # Reopening is for administrators (nobody in the matrix is one).
+    Case("questionnaire-reopen", "get", lambda o: _qurl(o, "reopen/"),
+         expect(302, 403, 403, 403, 404, 403)),
+    Case("questionnaire-reopen-post", "post", lambda o: _qurl(o, "reopen/"),
+         expect(302, 403, 403, 403, 404, 403), body=lambda o: {"reason": "matrix"}),
+    Case("questionnaire-download-csv", "get", lambda o: _qurl(o, "answers.csv"), QOWN),
+    Case("questionnaire-download-xlsx", "get", lambda o: _qurl(o, "answers.xlsx"), QOWN),
+    # The questionnaire itself holds no institution data: every role reads it.
+    Case("questionnaire-api-versions", "get", lambda o: "/api/v1/questionnaire/versions/",
+         expect(401, 200, 200, 200, 200, 200), api=True, targeted=False),
+    Case("questionnaire-api-list", "get", lambda o: "/api/v1/questionnaire/responses/",
+         expect(401, 403, 200, 403, 200, 403), api=True, targeted=False),
+    # Another institution is no choice: 400 naming the field.
+    Case("questionnaire-api-start", "post", lambda o: "/api/v1/questionnaire/responses/",
+         expect(401, 403, 201, 403, 400, 403), api=True,
+         body=lambda o: {"institution": o["institution"].brin, "school_year": QYEAR}),
+    Case("questionnaire-api-detail", "get", lambda o: _qapi(o), QAPI, api=True),
+    Case("questionnaire-api-patch", "patch", lambda o: _qapi(o), QAPI, api=True,
+         body=lambda o: {"answers": {"V1": {"choice": "board"}}}),
+    Case("questionnaire-api-submit", "post", lambda o: _qapi(o, "submit/"),
+         expect(401, 403, 400, 403, 404, 403), api=True),
+    Case("questionnaire-api-reopen", "post", lambda o: _qapi(o, "reopen/"),
+         expect(401, 403, 403, 403, 404, 403), api=True, body=lambda o: {"reason": "matrix"}),
+]  # fmt: skip
+
+CASES = LEGACY + SUFFIXED + MISC + FIGURES + IMPORTS + PRIVACY + NEW_CASES + QUESTIONNAIRE
 
 
 # --- The admin: every page, generated ---------------------------------------------------------
@@ -390,12 +446,13 @@ def _canaries(label: str) -> dict[str, str]:
         "label": f"Kanarielabel {label}",
         "registrar": f"matrix_registrar_{label.lower()}",
         "coordinator": f"matrix_coordinator_{label.lower()}",
+        "questionnaire": f"Kanarie-open-antwoord {label}",
     }
 
 
 # Canaries that are texts of incidents or imports, never for a researcher or a registrar's
 # colleague to see.
-TEXT_CANARIES = ("description", "measures", "colleague", "import_error", "label")
+TEXT_CANARIES = ("description", "measures", "colleague", "import_error", "label", "questionnaire")
 
 
 def _institution(brin: str, label: str) -> Objects:
@@ -434,6 +491,12 @@ def _institution(brin: str, label: str) -> Objects:
         incident_type=IncidentType.objects.get(code="MIS.FYS.06"),
     )
     StudentCount.objects.create(institution=institution, school_year=YEAR, students=2000)
+    # A draft questionnaire with a closed answer and an open one (a canary).
+    response = QuestionnaireResponse.objects.create(
+        institution=institution, school_year=YEAR, version=QuestionnaireVersion.current()
+    )
+    Answer.objects.create(response=response, question="V1", option="other")
+    OpenAnswer.objects.create(response=response, question="V1", text=canaries["questionnaire"])
     figure_job = figures.create_job(YEAR, reason=JobReason.API, requested_by=coordinator)
     FigureJob.objects.filter(pk=figure_job.pk).update(status=JobStatus.DONE)
     return {
@@ -489,6 +552,8 @@ def forbidden_canaries(user: str, objects: Objects) -> list[str]:
     secrets = list(objects[other]["canaries"].values())
     if role == "registrar":
         secrets.append(objects[side]["canaries"]["colleague"])
+        # The institution's questionnaire answers are for its coordinators only.
+        secrets.append(objects[side]["canaries"]["questionnaire"])
     return secrets
 
 
@@ -535,6 +600,10 @@ WATCHED = (
     IncidentEvent,
     IdempotencyRecord,
     Membership,
+    QuestionnaireResponse,
+    Answer,
+    OpenAnswer,
+    QuestionnaireEvent,
 )
 
 

@@ -360,7 +360,14 @@ def _every_path() -> list[str]:
     from django.urls import URLResolver, get_resolver
     from django.urls.resolvers import RegexPattern
 
-    samples = {"int": "1", "str": "91ZZ", "uuid": "00000000-0000-0000-0000-000000000001"}
+    samples = {
+        "int": "1",
+        "str": "91ZZ",
+        "uuid": "00000000-0000-0000-0000-000000000001",
+        # The questionnaire's converters (questionnaire/converters.py).
+        "brin": "91ZZ",
+        "schoolyear": "2023-2024",
+    }
 
     def concrete(pattern) -> str | None:
         text = str(pattern)

@@ -33,6 +33,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 from schemathesis.engine.statistic import Statistic
 
+from questionnaire.services import answerable_school_years
 from tests.services import summary
 from tests.services.provision import Actors, incident_payload
 
@@ -89,13 +90,24 @@ def create_objects(base: str, side: Side) -> None:
             )
         )
         job = _created(client.post(f"{API}/figures/jobs/", json={"school_year": "2023-2024"}))
+        # The questionnaire (issue 15): a draft with a confidential open answer.
+        year = answerable_school_years()[0]
+        start = {"institution": side.brin, "school_year": year}
+        _created(client.post(f"{API}/questionnaire/responses/", json=start))
+        open_text = f"Peer-open-antwoord {label}"
+        saved = client.patch(
+            f"{API}/questionnaire/responses/{side.brin}/{year}/",
+            json={"answers": {"V15": {"text": open_text}}},
+        )
+        assert saved.status_code == 200, saved.text[:300]
     side.objects = {
         "incident": str(incident["id"]),
         "location": str(location["id"]),
         "institution": side.brin,
         "figure_job": job["id"],
+        "school_year": year,
     }
-    side.canaries = [text, f"Peerloc {label}", incident["reference"]]
+    side.canaries = [text, f"Peerloc {label}", incident["reference"], open_text]
 
 
 # Which owned object fills a path parameter, by path template. A new operation with a path
@@ -105,6 +117,10 @@ FILLERS = [
     (re.compile(rf"^{API}/locations/\{{id\}}/"), {"id": "location"}),
     (re.compile(rf"^{API}/institutions/\{{brin\}}/"), {"brin": "institution"}),
     (re.compile(rf"^{API}/figures/jobs/\{{id\}}/"), {"id": "figure_job"}),
+    (
+        re.compile(rf"^{API}/questionnaire/responses/\{{brin\}}/\{{school_year\}}/"),
+        {"brin": "institution", "school_year": "school_year"},
+    ),
 ]
 # Bodies a peer sends to change the owner's object (an empty PATCH would be accepted too).
 CHANGES = {"patch": {"name": "Overgenomen", "description": "Overgenomen", "status": "closed"}}

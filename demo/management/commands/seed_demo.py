@@ -18,6 +18,12 @@ class Command(BaseCommand):
                 "A legacy TOPdesk export of ROC Twente-Vecht went through the import page "
                 "(label mapping at /incidents/imports/mapping/)."
             )
+            self.stdout.write(
+                f"Safety-policy questionnaire (Bijlage 7): {result['questionnaire_responses']} "
+                f"responses over {', '.join(result['school_years'][-2:])} at /questionnaire/ "
+                "(coordinator.amstel has a draft to continue, coordinator.rivierenland one to "
+                "start)."
+            )
         else:
             self.stdout.write("Demo data already present; logins refreshed.")
         self.stdout.write("")

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from .. import converters  # noqa: F401 - registers <brin:> and <schoolyear:>
+from . import views
+
+RESPONSE = "questionnaire/responses/<brin:brin>/<schoolyear:school_year>/"
+
+urlpatterns = [
+    path("questionnaire/versions/", views.VersionList.as_view(), name="questionnaire-versions"),
+    path("questionnaire/responses/", views.ResponseList.as_view(), name="questionnaire-responses"),
+    path(RESPONSE, views.ResponseDetail.as_view(), name="questionnaire-response"),
+    path(f"{RESPONSE}submit/", views.ResponseSubmit.as_view(), name="questionnaire-submit"),
+    path(f"{RESPONSE}reopen/", views.ResponseReopen.as_view(), name="questionnaire-reopen"),
+]

@@ -1,0 +1,53 @@
+"""The demo shows the questionnaire: answers over two school years (most submitted, some
+drafts, a couple none), a reopening in the history, and inputs the figures can use."""
+
+from datetime import date
+
+import pytest
+
+from demo.seed import seed_demo
+from questionnaire import analyses, figures, services
+from questionnaire.choices import ResponseAction, ResponseStatus
+from questionnaire.models import QuestionnaireResponse, QuestionnaireVersion
+from reporting.choices import ScoreSource
+from reporting.models import SafetyScore
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def test_the_demo_has_questionnaire_answers_that_make_figures():
+    result = seed_demo(today=date(2023, 11, 1))
+    last, this = "2022-2023", "2023-2024"
+    statuses = {
+        (r.institution.brin, r.school_year): r.status
+        for r in QuestionnaireResponse.objects.select_related("institution")
+    }
+    last_year = [s for (_b, y), s in statuses.items() if y == last]
+    this_year = [s for (_b, y), s in statuses.items() if y == this]
+    assert last_year.count(ResponseStatus.SUBMITTED) == 10  # of 12
+    assert this_year.count(ResponseStatus.SUBMITTED) == 6
+    assert this_year.count(ResponseStatus.DRAFT) == 3
+    assert result["questionnaire_responses"] == 19
+    # The demo coordinators: Amstel continues a draft, Rivierenland starts afresh.
+    assert statuses[("91RD", this)] == ResponseStatus.DRAFT
+    assert ("91RA", this) not in statuses
+    reopened = QuestionnaireResponse.objects.get(institution__brin="91RA", school_year=last)
+    actions = list(reopened.events.values_list("action", flat=True))
+    assert ResponseAction.REOPENED in actions and actions[-1] == ResponseAction.SUBMITTED
+
+    questionnaire = QuestionnaireVersion.current().questionnaire
+    inputs = services.submitted_answers(last)
+    assert len(inputs) == 10
+    provisions = figures.figure_5_4(questionnaire, inputs, population=12)
+    assert provisions.row("V3a").count("all_most") + provisions.row("V3a").count("part") >= 8
+    assert provisions.coverage == pytest.approx(10 / 12)
+    job = {
+        s.institution_id: float(s.value)
+        for s in SafetyScore.objects.filter(source=ScoreSource.JOB, survey_year=2022)
+    }
+    association = analyses.figure_6_3(questionnaire, inputs, job)
+    assert association.correlation.n == 10 and association.correlation.status == "ok"
+
+    # A second run adds nothing.
+    assert seed_demo(today=date(2023, 11, 1))["questionnaire_responses"] == 0
+    assert QuestionnaireResponse.objects.count() == 19
