@@ -5,6 +5,9 @@ The views are thin. Who sees which incident comes from ``Incident.objects.visibl
 ``editable_by``; the rules from ``Incident.clean()`` and the service functions.
 """
 
+import hashlib
+import json
+import os
 import tempfile
 from functools import wraps
 from urllib.parse import urlsplit
@@ -12,10 +15,19 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -29,6 +41,7 @@ from taxonomy.models import IncidentType
 from . import services
 from .filtersets import IncidentFilterSet
 from .forms import (
+    CloseForm,
     IncidentForm,
     RegistrationForm,
     TypePicker,
@@ -42,6 +55,16 @@ from .models import Incident, Location
 from .roles import can_register, is_administrator, is_coordinator
 
 PAGE_SIZE = 25
+# What the registration page needs to open without a connection (the service worker caches
+# these on the first visit).
+OFFLINE_ASSETS = [
+    "miv/miv.css",
+    "miv/js-on.js",
+    "miv/htmx.min.js",
+    "miv/combobox.js",
+    "miv/offline-queue.js",
+    "miv/favicon.svg",
+]
 # Submit buttons of the type picker that re-display the form instead of saving it, so the
 # picker works without JavaScript.
 PICKER_ACTIONS = {"search", "narrow"}
@@ -178,6 +201,55 @@ def registered(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "incidents/registered.html", {"incident": incident})
 
 
+@require_GET
+@never_cache
+def registration_session(request: HttpRequest) -> JsonResponse:
+    """For the offline queue of the registration page: who is logged in, and a fresh CSRF
+    token for sending the queued registrations to the API. A page served from the service
+    worker's cache may carry an old token; a lapsed session is a 401 (not a redirect to the
+    login page), so the queue keeps its registrations and says to log in."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": _("Log opnieuw in.")}, status=401)
+    if not can_register(request.user):
+        return JsonResponse({"detail": _("U kunt geen incidenten registreren.")}, status=403)
+    return JsonResponse({"user": request.user.get_username(), "csrf": get_token(request)})
+
+
+def _asset_stamps() -> list[str]:
+    """When the static files changed (development serves them without hashed names)."""
+    stamps = []
+    for path in OFFLINE_ASSETS:
+        found = finders.find(path)
+        stamps.append(str(os.path.getmtime(found)) if found else "")
+    return stamps
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The service worker of the registration page. Served from under
+    ``/incidents/register/`` so that its scope covers that page (and nothing else: the
+    lists and detail pages, which hold incident text, are never cached on the device). A
+    template, so it names the static files as they are served (hashed in production);
+    a new deployment changes its bytes and so replaces it."""
+    assets = [static(path) for path in OFFLINE_ASSETS]
+    page = reverse("incidents:register")
+    version = hashlib.sha256("\n".join([page, *assets, *_asset_stamps()]).encode()).hexdigest()
+    response = render(
+        request,
+        "incidents/sw.js",
+        {
+            "version": version[:12],
+            "page": page,
+            "page_json": json.dumps(page),
+            "assets_json": json.dumps(assets),
+        },
+        content_type="text/javascript; charset=utf-8",
+    )
+    # Browsers check for a new worker at most daily anyway; never serve a stale one.
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
 @incident_staff_required
 @require_GET
 def type_choices(request: HttpRequest) -> HttpResponse:
@@ -195,10 +267,10 @@ def type_choices(request: HttpRequest) -> HttpResponse:
 def incident_list(request: HttpRequest) -> HttpResponse:
     """Coordinators: their institution's incidents; registrars: their own registrations.
     Filters are the API's IncidentFilterSet, with choices from the user's scope."""
-    filterset = IncidentFilterSet(
-        request.GET or None, queryset=_incidents(request), request=request
-    )
-    style_filter_form(filterset.form)
+    scoped = _incidents(request)
+    filterset = IncidentFilterSet(request.GET or None, queryset=scoped, request=request)
+    school_years = scoped.order_by().values_list("school_year", flat=True).distinct()
+    style_filter_form(filterset.form, list(school_years))
     status = 200
     incidents = filterset.qs
     if filterset.is_bound and not filterset.is_valid():
@@ -221,13 +293,19 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One incident. Coordinators (and administrators) also see its history and actions."""
     incident = get_object_or_404(_incidents(request).select_related("registered_by"), pk=pk)
+    return _detail(request, incident)
+
+
+def _detail(request, incident: Incident, close_form: CloseForm | None = None, status=200):
     can_edit = Incident.objects.editable_by(request.user).filter(pk=incident.pk).exists()
     history = _history(incident) if can_edit else None
-    return render(
-        request,
-        "incidents/detail.html",
-        {"incident": incident, "can_edit": can_edit, "history": history},
-    )
+    context = {
+        "incident": incident,
+        "can_edit": can_edit,
+        "history": history,
+        "close_form": close_form or CloseForm(),
+    }
+    return render(request, "incidents/detail.html", context, status=status)
 
 
 def _display(model_field, value, names: dict) -> str:
@@ -327,8 +405,23 @@ def _transition(request, pk, service, done: str) -> HttpResponse:
 @incident_staff_required
 @require_POST
 def close(request: HttpRequest, pk: int) -> HttpResponse:
-    """Mark an open incident as handled."""
-    return _transition(request, pk, services.close_incident, _("Het incident is afgesloten."))
+    """Mark an open incident as handled, with an optional note for the reporter."""
+    incident = _editable_incident(request, pk)
+    form = CloseForm(request.POST)
+    if not form.is_valid():
+        incident = get_object_or_404(_incidents(request).select_related("registered_by"), pk=pk)
+        return _detail(request, incident, close_form=form, status=400)
+    try:
+        services.close_incident(
+            actor=request.user,
+            incident=incident,
+            reporter_note=form.cleaned_data["reporter_note"],
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Het incident is afgesloten."))
+    return redirect("incidents:detail", pk=incident.pk)
 
 
 @incident_staff_required
