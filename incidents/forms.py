@@ -242,8 +242,8 @@ class IncidentForm(ErrorSummaryMixin, forms.ModelForm):
             "measures": _("Genomen maatregelen"),
         }
         help_texts = {
-            "occurred_on": _("Bijvoorbeeld 14-03-2024. Niet in de toekomst."),
-            "occurred_at": _("Als u die weet, bijvoorbeeld 13:45."),
+            "occurred_on": _("Niet in de toekomst."),
+            "occurred_at": _("Als u die weet."),
             "description": _(
                 "Wat is er gebeurd? Noem alleen namen als dat echt nodig is: alleen de "
                 "veiligheidscoördinator van uw instelling kan deze tekst lezen."
@@ -441,6 +441,8 @@ def style_filter_form(form: forms.Form, school_years: list[str] = ()) -> forms.F
     for form_field in form.fields.values():
         if getattr(form_field, "empty_label", None) is not None:
             form_field.empty_label = all_label
+            # django-filter's choice fields gave their widget a list made at creation.
+            form_field.widget.choices = form_field.choices
         elif isinstance(form_field, forms.ChoiceField):
             form_field.choices = [
                 ("", all_label),
@@ -471,8 +473,8 @@ class CloseForm(forms.Form):
         max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_(
-            "Niet verplicht. De melder leest dit bij ‘Mijn meldingen’ en krijgt een e-mail "
-            "met alleen een link. Schrijf kort wat er met de melding is gedaan, zonder namen; "
+            "De melder leest dit bij ‘Mijn meldingen’ en krijgt een e-mail met alleen een "
+            "link. Schrijf kort wat er met de melding is gedaan, zonder namen; "
             "interne maatregelen horen bij ‘Genomen maatregelen’."
         ),
         error_messages={"max_length": _("Maximaal %(limit_value)d tekens.")},
