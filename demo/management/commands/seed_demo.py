@@ -18,6 +18,10 @@ class Command(BaseCommand):
                 "A legacy TOPdesk export of ROC Twente-Vecht went through the import page "
                 "(label mapping at /incidents/imports/mapping/)."
             )
+            self.stdout.write(
+                f"{result['closing_notes']} reports of the melder.* users were closed with a "
+                "note for them: log in as one and open 'Mijn meldingen'."
+            )
         else:
             self.stdout.write("Demo data already present; logins refreshed.")
         self.stdout.write("")
