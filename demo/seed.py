@@ -14,6 +14,7 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
+from demo.closed_loop import seed_closing_notes
 from demo.data import INSTITUTIONS, SEED
 from demo.incidents import LEGACY_BRIN, seed_incidents, seed_legacy_import
 from demo.people import research_token, seed_institutions, seed_users
@@ -45,6 +46,7 @@ def seed_demo(today: date | None = None) -> dict:
         if not already:
             incidents = seed_incidents(institutions, school_years, today, rng)
         responses = seed_questionnaire(institutions, school_years)
+        notes = seed_closing_notes(today)
     if not already:
         # Outside the transaction: the import job's check and import are queued on commit.
         seed_legacy_import(institutions[LEGACY_BRIN], school_years[-2], rng)
@@ -56,6 +58,7 @@ def seed_demo(today: date | None = None) -> dict:
         "created": not already,
         "incidents": incidents,
         "questionnaire_responses": responses,
+        "closing_notes": notes,
         "school_years": school_years,
         "logins": logins,
         "research_token": research_token(),

@@ -22,7 +22,7 @@ from django.utils.translation import ngettext
 from taxonomy.models import Category, IncidentType, Subcategory
 
 from .choices import Injury, PerpetratorRole, VictimRole
-from .models import Incident, Location
+from .models import NOTE_MAX_LENGTH, Incident, Location
 from .roles import memberships_of
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -197,6 +197,13 @@ class ErrorSummaryMixin:
         return items
 
 
+# Answers that feed the figures: never preselected on a new registration. The registrar
+# picks one; "Onbekend" is an explicit choice.
+FIGURE_FIELDS = ("incident_type", "victim_role", "perpetrator_role", "injury")
+# Fields folded under "Meer details" on the registration form (all optional).
+DETAIL_FIELDS = ("police_involved", "description", "measures")
+
+
 class IncidentForm(ErrorSummaryMixin, forms.ModelForm):
     """An incident as staff enter it. ``user`` decides which locations may be chosen."""
 
@@ -235,8 +242,8 @@ class IncidentForm(ErrorSummaryMixin, forms.ModelForm):
             "measures": _("Genomen maatregelen"),
         }
         help_texts = {
-            "occurred_on": _("Bijvoorbeeld 14-03-2024. Niet in de toekomst."),
-            "occurred_at": _("Als u die weet, bijvoorbeeld 13:45."),
+            "occurred_on": _("Niet in de toekomst."),
+            "occurred_at": _("Als u die weet."),
             "description": _(
                 "Wat is er gebeurd? Noem alleen namen als dat echt nodig is: alleen de "
                 "veiligheidscoördinator van uw instelling kan deze tekst lezen."
@@ -260,10 +267,11 @@ class IncidentForm(ErrorSummaryMixin, forms.ModelForm):
             "occurred_at": {"invalid": _("Vul een geldige tijd in, bijvoorbeeld 13:45.")},
             "victim_role": {"required": _("Kies wie het slachtoffer was.")},
             "perpetrator_role": {"required": _("Kies wie de dader was (of ‘Onbekend’).")},
-            "injury": {"required": _("Kies het letsel (of ‘Geen letsel’).")},
+            "injury": {"required": _("Kies het letsel (of ‘Onbekend’).")},
         }
 
     def __init__(self, *args, user, picker: dict | None = None, **kwargs):
+        given = dict(kwargs.get("initial") or {})
         super().__init__(*args, **kwargs)
         self.user = user
         self._picker_params = picker or {}
@@ -285,6 +293,12 @@ class IncidentForm(ErrorSummaryMixin, forms.ModelForm):
             default = default_location(user, locations)
             if default is not None:
                 self.initial.setdefault("location", default.pk)
+            # No answer that feeds the figures is chosen for the registrar: the model's
+            # defaults (the API's business) must not become a preselected radio button.
+            for name in FIGURE_FIELDS:
+                if name not in given:
+                    self.initial.pop(name, None)
+                self.fields[name].initial = None
         self.fields["location"].queryset = locations.distinct()
         self.fields["location"].empty_label = _("— kies de vestiging —")
         self.fields["incident_type"].queryset = types.distinct()
@@ -313,6 +327,28 @@ class IncidentForm(ErrorSummaryMixin, forms.ModelForm):
             subcategory=params.get("subcategory", ""),
             selected=str(selected),
         )
+
+    @cached_property
+    def type_options(self) -> list[dict]:
+        """Every selectable type, grouped, for the search-as-you-type field (JavaScript):
+        the search runs in the browser over these, so it works offline too."""
+        return type_options(self.fields["incident_type"].queryset)
+
+    @property
+    def selected_type(self) -> IncidentType | None:
+        code = self.type_picker.selected
+        if not code:
+            return None
+        return self.fields["incident_type"].queryset.filter(code=code).first()
+
+    @property
+    def details_open(self) -> bool:
+        """Unfold "Meer details" when one of its fields has input or an error."""
+        if any(name in self.errors for name in DETAIL_FIELDS):
+            return True
+        if self.is_bound:
+            return any(self.data.get(name) for name in DETAIL_FIELDS)
+        return any(self.initial.get(name) for name in DETAIL_FIELDS)
 
     def model_fields_fingerprint(self) -> dict:
         """The cleaned values that make up the registration, for double-submit detection."""
@@ -353,8 +389,33 @@ class RegistrationForm(IncidentForm):
         return sent if TOKEN_RE.match(sent) else new_submission_token()
 
 
+def type_options(types) -> list[dict]:
+    """Types grouped by category (and subcategory), each with the folded text the browser
+    searches: the names in both languages, as the server-side search does."""
+    picker = TypePicker.build(types)
+    return [
+        {
+            "label": group.label,
+            "key": f"type-group-{n}",
+            "types": [{"type": t, "search": TypePicker._haystack(t)} for t in group.types],
+        }
+        for n, group in enumerate(picker.groups)
+    ]
+
+
 def default_location(user, locations) -> Location | None:
-    """The location to preselect: the user's fixed location, or the only one there is."""
+    """The location to preselect: where the user registered last, else the user's fixed
+    location, else the only one there is."""
+    last = (
+        Incident.objects.filter(registered_by=user, location__in=locations)
+        .order_by("-pk")
+        .values_list("location_id", flat=True)
+        .first()
+        if user and user.is_authenticated
+        else None
+    )
+    if last is not None:
+        return locations.filter(pk=last).first()
     for membership in memberships_of(user):
         if membership.default_location_id:
             found = locations.filter(pk=membership.default_location_id).first()
@@ -373,17 +434,48 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
-def style_filter_form(form: forms.Form) -> forms.Form:
-    """Present the shared IncidentFilterSet's form for the HTML list: date pickers, and
-    "all" instead of an empty choice."""
+def style_filter_form(form: forms.Form, school_years: list[str] = ()) -> forms.Form:
+    """Present the shared IncidentFilterSet's form for the HTML list: date pickers, "Alle"
+    as the empty choice of every select, and the school years as a choice."""
+    all_label = _("Alle")
     for form_field in form.fields.values():
         if getattr(form_field, "empty_label", None) is not None:
-            form_field.empty_label = _("Alle")
+            form_field.empty_label = all_label
+            # django-filter's choice fields gave their widget a list made at creation.
+            form_field.widget.choices = form_field.choices
+        elif isinstance(form_field, forms.ChoiceField):
+            form_field.choices = [
+                ("", all_label),
+                *((value, label) for value, label in form_field.choices if value != ""),
+            ]
     for name in ("occurred_after", "occurred_before"):
         if name in form.fields:
             form.fields[name].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     if "school_year" in form.fields:
-        form.fields["school_year"].widget.attrs.update(
-            {"placeholder": "2023-2024", "inputmode": "numeric", "autocomplete": "off"}
+        field = form.fields["school_year"]
+        field.help_text = ""
+        current = str(form.data.get("school_year", "")) if form.is_bound else ""
+        years = list(school_years)
+        if current and current not in years:
+            years.append(current)  # an asked-for year without incidents stays selectable
+        field.widget = forms.Select(
+            choices=[("", all_label), *((year, year) for year in sorted(years, reverse=True))]
         )
     return form
+
+
+class CloseForm(forms.Form):
+    """Closing an incident: an optional note for the reporter (shown in "Mijn meldingen")."""
+
+    reporter_note = forms.CharField(
+        label=_("Bericht aan de melder"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "De melder leest dit bij ‘Mijn meldingen’ en krijgt een e-mail met alleen een "
+            "link. Schrijf kort wat er met de melding is gedaan, zonder namen; "
+            "interne maatregelen horen bij ‘Genomen maatregelen’."
+        ),
+        error_messages={"max_length": _("Maximaal %(limit_value)d tekens.")},
+    )

@@ -37,6 +37,8 @@ from .choices import (
 
 EARLIEST_INCIDENT_DATE = date(2000, 1, 1)
 TEXT_MAX_LENGTH = 5000
+# The coordinator's short note to the reporter when closing: a few sentences, no file.
+NOTE_MAX_LENGTH = 1000
 
 brin_validator = RegexValidator(
     r"^[0-9]{2}[A-Z]{2}$", _("Een BRIN-code bestaat uit twee cijfers en twee hoofdletters.")
@@ -304,9 +306,9 @@ class IncidentQuerySet(models.QuerySet):
 class Incident(models.Model):
     """One registered incident at a location of an institution.
 
-    ``description`` and ``measures`` may hold personal data (AVG): only the institution's
-    coordinators (and the registrar who wrote it) can read them; they are anonymised after
-    the retention period.
+    ``description``, ``measures`` and ``reporter_note`` may hold personal data (AVG): only
+    the institution's coordinators (and the registrar who reported it) can read them; they
+    are anonymised after the retention period.
     """
 
     institution = models.ForeignKey(
@@ -342,6 +344,11 @@ class Incident(models.Model):
     police_involved = models.BooleanField(_("politie betrokken"), default=False)
     measures = models.TextField(_("genomen maatregelen"), blank=True, max_length=TEXT_MAX_LENGTH)
     description = models.TextField(_("beschrijving"), blank=True, max_length=TEXT_MAX_LENGTH)
+    # What the reporter reads in "Mijn meldingen" once the incident is closed; separate from
+    # the internal ``measures``. Personal data like the description (AVG).
+    reporter_note = models.TextField(
+        _("bericht aan de melder"), blank=True, max_length=NOTE_MAX_LENGTH
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
     )
@@ -440,11 +447,13 @@ class Incident(models.Model):
                 )
         # A TextField's max_length is not checked by full_clean(); services and imports
         # must refuse oversized text just like the form and the API do.
-        for name in ("description", "measures"):
-            if len(getattr(self, name) or "") > TEXT_MAX_LENGTH:
-                errors.setdefault(name, []).append(
-                    _("Maximaal %(max)d tekens.") % {"max": TEXT_MAX_LENGTH}
-                )
+        for name, limit in (
+            ("description", TEXT_MAX_LENGTH),
+            ("measures", TEXT_MAX_LENGTH),
+            ("reporter_note", NOTE_MAX_LENGTH),
+        ):
+            if len(getattr(self, name) or "") > limit:
+                errors.setdefault(name, []).append(_("Maximaal %(max)d tekens.") % {"max": limit})
         if errors:
             raise ValidationError(errors)
 

@@ -61,6 +61,7 @@ EXPORT_FIELDS = [
     "police_involved",
     "description",
     "measures",
+    "reporter_note",
     "status",
     "external_id",
     "created_at",

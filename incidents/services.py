@@ -4,8 +4,9 @@ Every function is atomic, validates through ``Incident.full_clean()`` (the same 
 as form, admin and API), writes an :class:`IncidentEvent`, and tells listeners (the
 figures) after commit.
 
-Privacy by design (AVG): :func:`apply_retention` (the nightly task) blanks descriptions and
-measures once the retention period has passed, and :func:`search_personal_data` /
+Privacy by design (AVG): :func:`apply_retention` (the nightly task) blanks descriptions,
+measures and notes to the reporter (``PERSONAL_TEXT_FIELDS``) once the retention period has
+passed, and :func:`search_personal_data` /
 :func:`erase_personal_data` serve a data-subject request. Both also clean the places that
 keep a copy of those texts (the stored answers of idempotent POSTs, import errors).
 """
@@ -25,13 +26,23 @@ from django.utils.translation import gettext as _
 from miv.errors import DomainError
 
 from .choices import EventAction, Status
-from .models import IdempotencyRecord, ImportJob, Incident, IncidentEvent
+from .models import (
+    NOTE_MAX_LENGTH,
+    IdempotencyRecord,
+    ImportJob,
+    Incident,
+    IncidentEvent,
+)
+from .notifications import queue_closed_notice
 from .signals import incidents_changed
 
 logger = logging.getLogger(__name__)
 
+# Free texts that may hold personal data (AVG): searched, exported and erased on a
+# data-subject request, blanked after the retention period.
+PERSONAL_TEXT_FIELDS = ("description", "measures", "reporter_note")
 # Personal data: a change is recorded, its content never.
-MASKED_FIELDS = {"description", "measures"}
+MASKED_FIELDS = set(PERSONAL_TEXT_FIELDS)
 MASK = "***"
 AUDITED_FIELDS = [
     "location",
@@ -45,6 +56,7 @@ AUDITED_FIELDS = [
     "police_involved",
     "measures",
     "description",
+    "reporter_note",
     "status",
     "external_id",
 ]
@@ -163,7 +175,15 @@ def update_incident(*, actor, incident: Incident, changes: dict) -> Incident:
     return incident
 
 
-def _transition(*, actor, incident: Incident, to: str, allowed_from: set, action: str) -> Incident:
+def _transition(
+    *,
+    actor,
+    incident: Incident,
+    to: str,
+    allowed_from: set,
+    action: str,
+    reporter_note: str | None = None,
+) -> Incident:
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.status not in allowed_from:
@@ -174,21 +194,39 @@ def _transition(*, actor, incident: Incident, to: str, allowed_from: set, action
             )
         old = incident.status
         incident.status = to
-        incident.save(update_fields=["status", "updated_at"])
-        record_event(incident, actor=actor, action=action, changes={"status": [old, to]})
+        changes = {"status": [old, to]}
+        fields = ["status", "updated_at"]
+        if reporter_note is not None and reporter_note != incident.reporter_note:
+            changes["reporter_note"] = [
+                _masked("reporter_note", incident.reporter_note),
+                _masked("reporter_note", reporter_note),
+            ]
+            incident.reporter_note = reporter_note
+            fields.append("reporter_note")
+        incident.save(update_fields=fields)
+        record_event(incident, actor=actor, action=action, changes=changes)
         notify_incidents_changed([incident.school_year])
     return incident
 
 
-def close_incident(*, actor, incident: Incident) -> Incident:
-    """Mark an open incident as handled."""
-    return _transition(
+def close_incident(*, actor, incident: Incident, reporter_note: str = "") -> Incident:
+    """Mark an open incident as handled, with an optional note for the reporter (shown in
+    "Mijn meldingen"). The reporter gets an e-mail with a link, after commit, in a worker."""
+    reporter_note = (reporter_note or "").strip()
+    if len(reporter_note) > NOTE_MAX_LENGTH:
+        raise ValidationError(
+            {"reporter_note": _("Maximaal %(max)d tekens.") % {"max": NOTE_MAX_LENGTH}}
+        )
+    incident = _transition(
         actor=actor,
         incident=incident,
         to=Status.CLOSED,
         allowed_from={Status.OPEN},
         action=EventAction.CLOSED,
+        reporter_note=reporter_note,
     )
+    queue_closed_notice(incident, actor=actor)
+    return incident
 
 
 def withdraw_incident(*, actor, incident: Incident) -> Incident:
@@ -202,10 +240,15 @@ def withdraw_incident(*, actor, incident: Incident) -> Incident:
     )
 
 
-def _blanked(description: str, measures: str) -> dict:
-    """The audit record of an anonymisation: which fields were blanked, content masked."""
-    texts = {"description": description, "measures": measures}
-    return {field: [MASK, ""] for field, text in texts.items() if text}
+def _blanked(*texts: str) -> dict:
+    """The audit record of an anonymisation: which fields were blanked, content masked.
+    ``texts`` are the values of ``PERSONAL_TEXT_FIELDS``, in that order."""
+    pairs = zip(PERSONAL_TEXT_FIELDS, texts, strict=True)
+    return {field: [MASK, ""] for field, text in pairs if text}
+
+
+def _has_personal_text(incident: Incident) -> bool:
+    return any(getattr(incident, field) for field in PERSONAL_TEXT_FIELDS)
 
 
 def anonymise_incident(*, actor, incident: Incident, action: str = EventAction.ANONYMISED) -> bool:
@@ -213,13 +256,13 @@ def anonymise_incident(*, actor, incident: Incident, action: str = EventAction.A
     and the copies of them kept elsewhere. False when there was nothing left to do."""
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
-        if incident.anonymised_at and not incident.description and not incident.measures:
+        if incident.anonymised_at and not _has_personal_text(incident):
             return False
-        changes = _blanked(incident.description, incident.measures)
-        incident.description = ""
-        incident.measures = ""
+        changes = _blanked(*(getattr(incident, field) for field in PERSONAL_TEXT_FIELDS))
+        for field in PERSONAL_TEXT_FIELDS:
+            setattr(incident, field, "")
         incident.anonymised_at = timezone.now()
-        incident.save(update_fields=["description", "measures", "anonymised_at", "updated_at"])
+        incident.save(update_fields=[*PERSONAL_TEXT_FIELDS, "anonymised_at", "updated_at"])
         record_event(incident, actor=actor, action=action, changes=changes)
         _scrub_audit_copies([incident.pk])
         _blank_idempotency_copies([incident.pk])
@@ -268,7 +311,7 @@ def _masked_copy(field: str, value):
 
 
 def _scrub_audit_copies(incident_ids: Iterable[int]) -> int:
-    """Mask any description or measures text in the events of these incidents.
+    """Mask any personal text (description, measures, note) in the events of these incidents.
 
     The services and the importer never store the content (only ``***``), so normally this
     finds nothing; it guards against events written before that rule or by other means.
@@ -276,7 +319,7 @@ def _scrub_audit_copies(incident_ids: Iterable[int]) -> int:
     """
     changed = 0
     events = IncidentEvent.objects.filter(incident_id__in=list(incident_ids)).filter(
-        Q(changes__has_key="description") | Q(changes__has_key="measures")
+        _has_any_key("changes", PERSONAL_TEXT_FIELDS)
     )
     for event in events.iterator():
         if not isinstance(event.changes, dict):
@@ -288,12 +331,19 @@ def _scrub_audit_copies(incident_ids: Iterable[int]) -> int:
     return changed
 
 
+def _has_any_key(json_field: str, keys: Iterable[str]) -> Q:
+    query = Q()
+    for key in keys:
+        query |= Q(**{f"{json_field}__has_key": key})
+    return query
+
+
 def _blank_idempotency_copies(incident_ids: Iterable[int]) -> int:
     """Blank the description and measures in stored API answers about these incidents (an
     ``Idempotency-Key`` retry replays the incident as it is now, without the texts)."""
     changed = 0
     records = IdempotencyRecord.objects.filter(body__id__in=list(incident_ids)).filter(
-        Q(body__has_key="description") | Q(body__has_key="measures")
+        _has_any_key("body", PERSONAL_TEXT_FIELDS)
     )
     for record in records.iterator():
         body = dict(record.body)
@@ -359,38 +409,41 @@ class RetentionResult:
 def anonymise_expired_incidents(
     *, today: date | None = None, batch_size: int = RETENTION_BATCH
 ) -> tuple[date, int, int]:
-    """Blank description and measures of every incident that happened before the retention
-    cutoff, in batches (each its own short transaction, so registrations go on meanwhile).
+    """Blank description, measures and the note to the reporter of every incident that
+    happened before the retention cutoff, in batches (each its own short transaction, so
+    registrations go on meanwhile).
 
     Idempotent: an incident without text is not touched again, and only incidents that had
     text get an ``anonymised`` event. Returns ``(cutoff, incidents, audit events scrubbed)``.
     """
     cutoff = retention_cutoff(today)
-    with_text = Incident.objects.filter(occurred_on__lt=cutoff).exclude(description="", measures="")
+    with_text = Incident.objects.filter(occurred_on__lt=cutoff).exclude(
+        **dict.fromkeys(PERSONAL_TEXT_FIELDS, "")
+    )
     incidents = scrubbed = 0
     while True:
         with transaction.atomic():
             rows = list(
                 with_text.select_for_update()
                 .order_by("pk")
-                .values_list("pk", "description", "measures")[:batch_size]
+                .values_list("pk", *PERSONAL_TEXT_FIELDS)[:batch_size]
             )
             if not rows:
                 break
-            ids = [pk for pk, _description, _measures in rows]
+            ids = [pk for pk, *_texts in rows]
             now = timezone.now()
             Incident.objects.filter(pk__in=ids).update(
-                description="", measures="", anonymised_at=now, updated_at=now
+                **dict.fromkeys(PERSONAL_TEXT_FIELDS, ""), anonymised_at=now, updated_at=now
             )
             IncidentEvent.objects.bulk_create(
                 IncidentEvent(
                     incident_id=pk,
                     actor=None,
                     action=EventAction.ANONYMISED,
-                    changes=_blanked(description, measures),
+                    changes=_blanked(*texts),
                     at=now,
                 )
-                for pk, description, measures in rows
+                for pk, *texts in rows
             )
             scrubbed += _scrub_audit_copies(ids)
             _blank_idempotency_copies(ids)
@@ -418,21 +471,25 @@ def normalise_search_term(term: str) -> str:
 
 
 def search_personal_data(user, term: str) -> QuerySet:
-    """Incidents the user may change (a coordinator: their institutions) whose description
-    or measures mention ``term`` (case-insensitive): what a data-subject request concerns."""
+    """Incidents the user may change (a coordinator: their institutions) whose description,
+    measures or note to the reporter mention ``term`` (case-insensitive): what a
+    data-subject request concerns."""
     term = normalise_search_term(term)
     if not term:
         return Incident.objects.none()
+    mentions = Q()
+    for field in PERSONAL_TEXT_FIELDS:
+        mentions |= Q(**{f"{field}__icontains": term})
     return (
         Incident.objects.editable_by(user)
-        .filter(Q(description__icontains=term) | Q(measures__icontains=term))
+        .filter(mentions)
         .select_related("institution", "location", "incident_type")
         .order_by("-occurred_on", "-id")
     )
 
 
 def erase_personal_data(*, actor, incidents: Iterable[Incident]) -> int:
-    """Erase description and measures of ``incidents`` on a data-subject request (recorded
+    """Erase description, measures and note of ``incidents`` on a data-subject request (recorded
     as ``erased``). The caller has scoped them to what ``actor`` may change. Returns how
     many incidents had something left to erase."""
     return sum(

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import offline_views, views
 
 app_name = "incidents"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("", views.incident_list, name="list"),
     path("register/", views.register, name="register"),
     path("register/types/", views.type_choices, name="type_choices"),
+    path("register/session/", offline_views.registration_session, name="registration-session"),
+    path("register/sw.js", offline_views.service_worker, name="service-worker"),
     path("registered/<int:pk>/", views.registered, name="registered"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/edit/", views.edit, name="edit"),

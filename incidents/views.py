@@ -29,6 +29,7 @@ from taxonomy.models import IncidentType
 from . import services
 from .filtersets import IncidentFilterSet
 from .forms import (
+    CloseForm,
     IncidentForm,
     RegistrationForm,
     TypePicker,
@@ -195,10 +196,10 @@ def type_choices(request: HttpRequest) -> HttpResponse:
 def incident_list(request: HttpRequest) -> HttpResponse:
     """Coordinators: their institution's incidents; registrars: their own registrations.
     Filters are the API's IncidentFilterSet, with choices from the user's scope."""
-    filterset = IncidentFilterSet(
-        request.GET or None, queryset=_incidents(request), request=request
-    )
-    style_filter_form(filterset.form)
+    scoped = _incidents(request)
+    filterset = IncidentFilterSet(request.GET or None, queryset=scoped, request=request)
+    school_years = scoped.order_by().values_list("school_year", flat=True).distinct()
+    style_filter_form(filterset.form, list(school_years))
     status = 200
     incidents = filterset.qs
     if filterset.is_bound and not filterset.is_valid():
@@ -221,13 +222,19 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One incident. Coordinators (and administrators) also see its history and actions."""
     incident = get_object_or_404(_incidents(request).select_related("registered_by"), pk=pk)
+    return _detail(request, incident)
+
+
+def _detail(request, incident: Incident, close_form: CloseForm | None = None, status=200):
     can_edit = Incident.objects.editable_by(request.user).filter(pk=incident.pk).exists()
     history = _history(incident) if can_edit else None
-    return render(
-        request,
-        "incidents/detail.html",
-        {"incident": incident, "can_edit": can_edit, "history": history},
-    )
+    context = {
+        "incident": incident,
+        "can_edit": can_edit,
+        "history": history,
+        "close_form": close_form or CloseForm(),
+    }
+    return render(request, "incidents/detail.html", context, status=status)
 
 
 def _display(model_field, value, names: dict) -> str:
@@ -327,8 +334,23 @@ def _transition(request, pk, service, done: str) -> HttpResponse:
 @incident_staff_required
 @require_POST
 def close(request: HttpRequest, pk: int) -> HttpResponse:
-    """Mark an open incident as handled."""
-    return _transition(request, pk, services.close_incident, _("Het incident is afgesloten."))
+    """Mark an open incident as handled, with an optional note for the reporter."""
+    incident = _editable_incident(request, pk)
+    form = CloseForm(request.POST)
+    if not form.is_valid():
+        incident = get_object_or_404(_incidents(request).select_related("registered_by"), pk=pk)
+        return _detail(request, incident, close_form=form, status=400)
+    try:
+        services.close_incident(
+            actor=request.user,
+            incident=incident,
+            reporter_note=form.cleaned_data["reporter_note"],
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Het incident is afgesloten."))
+    return redirect("incidents:detail", pk=incident.pk)
 
 
 @incident_staff_required

@@ -159,6 +159,12 @@ MISC = [
          targeted=False),
     Case("schema", "get", lambda o: "/api/schema/", same_for_all(200), targeted=False),
     Case("api-docs", "get", lambda o: "/api/docs/", same_for_all(200), targeted=False),
+    # The offline queue (issue 13): who is logged in and a CSRF token, as JSON (401, not a
+    # redirect, when the session lapsed); the service worker's script holds no data.
+    Case("registration-session", "get", lambda o: "/incidents/register/session/",
+         expect(401, 200, 200, 200, 200, 403), targeted=False, anonymous_to=None),
+    Case("service-worker", "get", lambda o: "/incidents/register/sw.js", same_for_all(200),
+         targeted=False, anonymous_to=None),
 ]  # fmt: skip
 
 Q = f"?school_year={YEAR}"

@@ -52,3 +52,20 @@ def test_a_second_run_adds_nothing_and_revokes_the_old_token(demo, capsys):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {demo['research_token']}")
     assert client.get("/api/v1/research/rates/").status_code == 401
+
+
+def test_the_demo_registrars_find_closed_reports_with_a_note(demo):
+    """Issue 13: "Mijn meldingen" of each melder.* user shows what became of reports."""
+    from django.test import Client
+
+    assert demo["closing_notes"] == 6
+    for username in ("melder.rivierenland", "melder.amstel", "melder.twente"):
+        mine = Incident.objects.filter(registered_by__username=username)
+        noted = mine.exclude(reporter_note="")
+        assert noted.count() == 2 and all(i.status == "closed" for i in noted)
+        assert mine.filter(status="open", occurred_on__gte=date(2023, 10, 1)).exists()
+        client = Client()
+        client.force_login(noted.first().registered_by)
+        page = client.get("/incidents/", {"status": "closed"}).content.decode()
+        assert noted.order_by("-occurred_on").first().reporter_note[:60] in page
+    assert seed_demo(today=date(2023, 11, 1))["closing_notes"] == 0  # idempotent

@@ -19,6 +19,10 @@ class Command(BaseCommand):
                 "(label mapping at /incidents/imports/mapping/)."
             )
             self.stdout.write(
+                f"{result['closing_notes']} reports of the melder.* users were closed with a "
+                "note for them: log in as one and open 'Mijn meldingen'."
+            )
+            self.stdout.write(
                 f"Safety-policy questionnaire (Bijlage 7): {result['questionnaire_responses']} "
                 f"responses over {', '.join(result['school_years'][-2:])} at /questionnaire/ "
                 "(coordinator.amstel has a draft to continue, coordinator.rivierenland one to "
