@@ -29,7 +29,7 @@ messages: install
 # branches that add texts merge cleanly), then translate the new entries in the .po file.
 messages-update: install
 	$(PY) manage.py makemessages -l en --no-location --ignore=.venv --ignore=var --ignore=tests -v 0
-	msgattrib --sort-output --no-location -o miv/locale/en/LC_MESSAGES/django.po miv/locale/en/LC_MESSAGES/django.po
+	msgattrib --sort-output --no-location --no-obsolete -o miv/locale/en/LC_MESSAGES/django.po miv/locale/en/LC_MESSAGES/django.po
 
 demo: messages
 	$(PY) manage.py migrate --noinput -v 0
