@@ -275,6 +275,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "miv.api.schema.drop_parameter_titles",
+        "miv.api.schema.no_defaults_in_partial_updates",
     ],
 }
 

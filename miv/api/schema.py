@@ -10,8 +10,9 @@
   parameter names and descriptions must not change with ``Accept-Language`` (a client
   generated from a Dutch reading would not compile against an English one). People read
   the texts in the interface's language; the schema is for programs.
-* :func:`drop_parameter_titles` (a post-processing hook): django-filter labels become
-  ``title`` members of parameters, which client generators turn into class names.
+* Post-processing hooks: :func:`drop_parameter_titles` (django-filter labels become
+  ``title`` members of parameters, which client generators turn into class names) and
+  :func:`no_defaults_in_partial_updates`.
 """
 
 from __future__ import annotations
@@ -121,4 +122,16 @@ def drop_parameter_titles(result, generator, request, public):
         for operation in path.values():
             for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
                 parameter.get("schema", {}).pop("title", None)
+    return result
+
+
+def no_defaults_in_partial_updates(result, generator, request, public):
+    """A PATCH changes what it names; an omitted field stays as it is. Defaults on the
+    ``Patched...`` request bodies would make generated clients send them (openapi-python-
+    client fills every omitted field with its default), silently overwriting the incident's
+    description, injury or external id."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.startswith("Patched"):
+            for prop in component.get("properties", {}).values():
+                prop.pop("default", None)
     return result
