@@ -339,8 +339,8 @@ class Incident(models.Model):
         _("dader"), max_length=10, choices=PerpetratorRole.choices, default=PerpetratorRole.UNKNOWN
     )
     injury = models.CharField(
-        _("letsel"), max_length=10, choices=Injury.choices, default=Injury.NONE
-    )
+        _("letsel"), max_length=10, choices=Injury.choices, default=Injury.UNKNOWN
+    )  # not recorded is "unknown", never "no injury" (that would bias the figures)
     police_involved = models.BooleanField(_("politie betrokken"), default=False)
     measures = models.TextField(_("genomen maatregelen"), blank=True, max_length=TEXT_MAX_LENGTH)
     description = models.TextField(_("beschrijving"), blank=True, max_length=TEXT_MAX_LENGTH)
@@ -379,6 +379,10 @@ class Incident(models.Model):
                 fields=["institution", "external_id"],
                 condition=~Q(external_id=""),
                 name="incident_external_id_unique_per_institution",
+                violation_error_code="duplicate_external_id",
+                violation_error_message=_(
+                    "Er is al een incident met dit externe nummer bij deze instelling."
+                ),
             )
         ]
         indexes = [

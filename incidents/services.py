@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -123,6 +123,56 @@ def _related_already_loaded(instance) -> list[str]:
     ]
 
 
+class DuplicateExternalId(DomainError):
+    """Another incident of the institution already has this external id (a system that
+    synchronises on it gets the existing incident's reference and can carry on)."""
+
+    code = "duplicate_external_id"
+
+    def __init__(self, existing: Incident):
+        super().__init__(
+            _("Er is al een incident met extern nummer '%(external_id)s': %(reference)s.")
+            % {"external_id": existing.external_id, "reference": existing.reference},
+            existing={"id": existing.pk, "reference": existing.reference},
+        )
+        self.existing = existing
+
+
+def _holder_of_external_id(incident: Incident) -> Incident | None:
+    if not incident.external_id or not incident.institution_id:
+        return None
+    return (
+        Incident.objects.filter(
+            institution_id=incident.institution_id, external_id=incident.external_id
+        )
+        .exclude(pk=incident.pk)
+        .first()
+    )
+
+
+def _validate_and_save(incident: Incident, *, exclude: list[str] | None = None) -> None:
+    """``full_clean()`` (``exclude``: foreign keys already loaded, whose existence need not
+    be looked up again), then the external id as a conflict (409) rather than a broken
+    constraint, also when a concurrent request saved the same id first. The external id
+    is the only constraint, so without one the row is saved straight away."""
+    incident.full_clean(exclude=exclude, validate_constraints=False)
+    if not incident.external_id:
+        incident.save()
+        return
+    existing = _holder_of_external_id(incident)
+    if existing is not None:
+        raise DuplicateExternalId(existing)
+    incident.validate_constraints()
+    try:
+        with transaction.atomic():
+            incident.save()
+    except IntegrityError:
+        existing = _holder_of_external_id(incident)
+        if existing is None:
+            raise
+        raise DuplicateExternalId(existing) from None
+
+
 def record_event(incident: Incident, *, actor, action: str, changes: dict | None = None):
     return IncidentEvent.objects.create(
         incident=incident, actor=actor, action=action, changes=changes or {}
@@ -142,11 +192,7 @@ def register_incident(*, actor, incident: Incident) -> Incident:
         incident.registered_by = actor if actor and actor.is_authenticated else None
         if location is not None:
             incident.institution = location.institution
-        incident.full_clean(exclude=_related_already_loaded(incident), validate_constraints=False)
-        if incident.external_id:
-            # The one constraint: the external number is unique per institution.
-            incident.validate_constraints()
-        incident.save()
+        _validate_and_save(incident, exclude=_related_already_loaded(incident))
         empty = dict.fromkeys(AUDITED_FIELDS)
         changes = {k: v for k, v in _diff(empty, _snapshot(incident)).items() if v[1] != ""}
         record_event(
@@ -161,13 +207,15 @@ def update_incident(*, actor, incident: Incident, changes: dict) -> Incident:
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.status == Status.WITHDRAWN:
-            raise DomainError(_("Een ingetrokken incident kan niet meer worden gewijzigd."))
+            raise DomainError(
+                _("Een ingetrokken incident kan niet meer worden gewijzigd."),
+                code="incident_withdrawn",
+            )
         before = _snapshot(incident)
         old_year = incident.school_year
         for field, value in changes.items():
             setattr(incident, field, value)
-        incident.full_clean()
-        incident.save()
+        _validate_and_save(incident)
         diff = _diff(before, _snapshot(incident))
         if diff:
             record_event(incident, actor=actor, action=EventAction.CHANGED, changes=diff)

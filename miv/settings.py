@@ -226,12 +226,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The API speaks JSON (the research CSV is its own renderer, on its own view): one body
+    # format, so generated clients send JSON and a null stays null.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "miv.api.filters.StrictOrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "miv.api.pagination.StandardPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "miv.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "miv.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "research": env("MIV_RESEARCH_RATE", default="120/min"),
@@ -257,7 +261,23 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    # Component and enum names are English and fixed; the schema is rendered in English
+    # whatever the reader's Accept-Language (miv.api.schema.SchemaView).
+    "ENUM_NAME_OVERRIDES": {
+        "VictimRoleEnum": "incidents.choices.VictimRole",
+        "PerpetratorRoleEnum": "incidents.choices.PerpetratorRole",
+        "InjuryEnum": "incidents.choices.Injury",
+        "PlaceEnum": "incidents.choices.Place",
+        "IncidentStatusEnum": "incidents.choices.Status",
+        "InstitutionKindEnum": "incidents.choices.InstitutionKind",
+        "RegionEnum": "incidents.choices.Region",
+        "UrbanityEnum": "incidents.choices.Urbanity",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "miv.api.schema.drop_parameter_titles",
+        "miv.api.schema.no_defaults_in_partial_updates",
+    ],
 }
 
 # --- Celery ---------------------------------------------------------------------------------

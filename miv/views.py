@@ -67,7 +67,8 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
     message = "De database is tijdelijk niet bereikbaar. Probeer het zo opnieuw."
     headers = {"Retry-After": "5"}
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-        return JsonResponse({"detail": message}, status=503, headers=headers)
+        body = {"detail": message, "code": "database_unavailable", "retry_after": 5}
+        return JsonResponse(body, status=503, headers=headers)
     return HttpResponse(
         f"<!doctype html><html lang=nl><title>MIV - 503</title><h1>503</h1><p>{message}</p>",
         status=503,
@@ -81,7 +82,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if isinstance(exc, OperationalError | InterfaceError):
         return database_unavailable(request)
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Internal server error"}, status=500)
+        body = {"detail": _("Er ging iets mis. De fout is gelogd."), "code": "server_error"}
+        return JsonResponse(body, status=500)
     return HttpResponse(
         "<!doctype html><html lang=nl><title>MIV - 500</title><h1>500</h1>"
         "<p>Er ging iets mis. De fout is gelogd.</p>",
@@ -93,5 +95,5 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler404: API clients get JSON as from DRF (e.g. an id the URL pattern does not
     match), people the page in the site's layout."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": _("Niet gevonden.")}, status=404)
+        return JsonResponse({"detail": _("Niet gevonden."), "code": "not_found"}, status=404)
     return defaults.page_not_found(request, exception)

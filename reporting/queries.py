@@ -49,6 +49,16 @@ def latest_computed_year() -> str | None:
     )
 
 
+def computed_years() -> list[str]:
+    """The school years that have figures, oldest first."""
+    return list(
+        FigureSet.objects.filter(status=FigureSetStatus.CURRENT)
+        .order_by("school_year")
+        .values_list("school_year", flat=True)
+        .distinct()
+    )
+
+
 def has_current_set(school_year: str) -> bool:
     return FigureSet.objects.filter(
         school_year=school_year, status=FigureSetStatus.CURRENT

@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from incidents.choices import Injury, PerpetratorRole, Urbanity
 from incidents.models import Incident, Institution, Location
 from taxonomy.models import IncidentType
 
@@ -17,17 +18,42 @@ class CodeRelatedField(serializers.SlugRelatedField):
 
 
 class InstitutionSerializer(serializers.ModelSerializer):
+    """An MBO institution, identified by its BRIN code."""
+
+    # A choice of 1-5 (the model's integer column would add its 64-bit range to the schema).
+    urbanity = serializers.ChoiceField(
+        choices=Urbanity.choices,
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="CBS urbanity class of the main seat: 1 very strongly ... 5 not urban.",
+    )
+
     class Meta:
         model = Institution
         fields = ["brin", "name", "kind", "region", "urbanity"]
+        extra_kwargs = {
+            "brin": {"help_text": "BRIN code of DUO, e.g. 25LJ (two digits, two letters)."},
+            "region": {"help_text": "Region of the sector report; empty when not known."},
+        }
 
 
 class LocationSerializer(serializers.ModelSerializer):
-    institution = CodeRelatedField(slug_field="brin", queryset=Institution.objects.all())
+    """A location (vestiging) of an institution, where incidents are registered."""
+
+    institution = CodeRelatedField(
+        slug_field="brin",
+        queryset=Institution.objects.all(),
+        help_text="BRIN of the institution; a coordinator can name only their own.",
+    )
 
     class Meta:
         model = Location
         fields = ["id", "institution", "code", "name", "municipality", "active"]
+        extra_kwargs = {
+            "code": {"help_text": "The institution's own code, unique within it."},
+            "active": {"help_text": "Inactive locations keep their incidents; no new ones."},
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,19 +81,35 @@ class WallClockTimeField(serializers.TimeField):
 
 
 class IncidentSerializer(serializers.ModelSerializer):
-    """An incident as the API shows it. Invariants live in ``Incident.clean()``; the
-    service functions run them, so the API, the form and the admin agree."""
+    """An incident registered at a location of an institution.
 
-    reference = serializers.CharField(read_only=True)
-    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.none())
-    incident_type = CodeRelatedField(
-        slug_field="code", queryset=IncidentType.objects.with_current_version()
+    Fields that feed the figures are required (`victim_role`) or default to `unknown`
+    (`perpetrator_role`, `injury`), never to a value that would count as known.
+    """
+
+    # The same rules as the web form and imports: ``Incident.clean()``, run by the services.
+    reference = serializers.CharField(
+        read_only=True, help_text="Reference for people, e.g. MIV-000123."
     )
-    occurred_at = WallClockTimeField(required=False, allow_null=True)
-    institution = serializers.SlugRelatedField(slug_field="brin", read_only=True)
+    location = serializers.PrimaryKeyRelatedField(
+        queryset=Location.objects.none(),
+        help_text="Id of a location where this account may register (see `locations/`).",
+    )
+    incident_type = CodeRelatedField(
+        slug_field="code",
+        queryset=IncidentType.objects.with_current_version(),
+        help_text="Code of an active incident type of the taxonomy, e.g. MIS.FYS.06.",
+    )
+    occurred_at = WallClockTimeField(required=False, allow_null=True, default=None)
+    institution = serializers.SlugRelatedField(
+        slug_field="brin", read_only=True, help_text="BRIN, taken from the location."
+    )
     # Null for imported incidents and after the registrar's account was deleted.
     registered_by = serializers.SlugRelatedField(
-        slug_field=get_user_model().USERNAME_FIELD, read_only=True, allow_null=True
+        slug_field=get_user_model().USERNAME_FIELD,
+        read_only=True,
+        allow_null=True,
+        help_text="Username of the registrar; null for imported incidents.",
     )
 
     class Meta:
@@ -95,6 +137,38 @@ class IncidentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["school_year", "status", "created_at", "updated_at"]
+        # The defaults as they are: the schema shows them, and an omitted field that feeds
+        # the figures is "unknown", as in imports (issue 17).
+        extra_kwargs = {
+            "occurred_on": {"help_text": "Date, not in the future, from 2000-01-01."},
+            "school_year": {"help_text": "School year of the date (1 August - 31 July)."},
+            "place": {"default": "", "help_text": "Where at the location; empty: not known."},
+            "victim_role": {"help_text": "Who was the victim; `unknown` when not known."},
+            "perpetrator_role": {
+                "default": PerpetratorRole.UNKNOWN.value,
+                "help_text": "Who caused it. Omitted: `unknown`.",
+            },
+            "injury": {
+                "default": Injury.UNKNOWN.value,
+                "help_text": "Injury. Omitted: `unknown` (never counted as no injury).",
+            },
+            "police_involved": {"default": False},
+            "measures": {"default": "", "help_text": "Measures taken. Personal data (AVG)."},
+            "description": {
+                "default": "",
+                "help_text": "What happened. Personal data (AVG): only coordinators read it.",
+            },
+            "external_id": {
+                "default": "",
+                "help_text": (
+                    "Your system's id, unique per institution: a second incident with the "
+                    "same id is a 409 `duplicate_external_id` naming the existing one."
+                ),
+            },
+            "status": {"help_text": "open, closed or withdrawn (withdrawn: not counted)."},
+            "created_at": {"help_text": "When it was registered."},
+            "updated_at": {"help_text": "Last change."},
+        }
         # full_clean() in the service checks the per-institution uniqueness, with the
         # institution taken from the location.
         validators = []

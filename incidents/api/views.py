@@ -1,5 +1,10 @@
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -15,13 +20,15 @@ from incidents.api.serializers import (
     InstitutionSerializer,
     LocationSerializer,
 )
+from incidents.choices import Status, VictimRole
 from incidents.filtersets import IncidentFilterSet
 from incidents.idempotency import Outcome, fingerprint, run_once
 from incidents.models import Incident, Institution, Location
+from miv.api.problems import ProblemSerializer
 
 
 class ScopedQuerysetMixin:
-    """Every API list and detail starts from the model's ``visible_to(user)``."""
+    # Every API list and detail starts from the model's ``visible_to(user)``.
 
     def get_queryset(self):
         return super().get_queryset().visible_to(self.request.user)
@@ -32,9 +39,52 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     description=(
-        "Repeat a POST safely: the same key returns the first answer and creates nothing new."
+        "Repeat a POST safely (at most 200 characters, e.g. a UUID): the same key with the "
+        "same body returns the first answer (with `Idempotent-Replayed: true`) and creates "
+        "nothing new; the same key with another body is a 409 `idempotency_key_reused`. "
+        "Keys are per account and kept for a few days."
     ),
 )
+
+
+def conflict(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ProblemSerializer, description=description)
+
+
+# The filters of the incident list, described for integrators (the FilterSet's labels are
+# for the people using the web list).
+INCIDENT_FILTERS = [
+    OpenApiParameter("institution", OpenApiTypes.STR, description="BRIN of an institution."),
+    OpenApiParameter("location", OpenApiTypes.INT, description="Id of a location."),
+    OpenApiParameter(
+        "school_year",
+        OpenApiTypes.STR,
+        description="School year, e.g. 2023-2024 (1 August - 31 July).",
+        pattern=r"^\d{4}-\d{4}$",
+    ),
+    OpenApiParameter("category", OpenApiTypes.STR, description="Category code, e.g. MIS."),
+    OpenApiParameter(
+        "subcategory", OpenApiTypes.STR, description="Subcategory code, e.g. MIS.FYS."
+    ),
+    OpenApiParameter(
+        "incident_type", OpenApiTypes.STR, description="Incident type code, e.g. MIS.FYS.06."
+    ),
+    OpenApiParameter(
+        "victim_role", OpenApiTypes.STR, enum=VictimRole.values, description="Victim role."
+    ),
+    OpenApiParameter(
+        "status",
+        OpenApiTypes.STR,
+        enum=Status.values,
+        description="Status; without this filter withdrawn incidents are listed too.",
+    ),
+    OpenApiParameter(
+        "occurred_after", OpenApiTypes.DATE, description="Occurred on or after this date."
+    ),
+    OpenApiParameter(
+        "occurred_before", OpenApiTypes.DATE, description="Occurred on or before this date."
+    ),
+]
 
 
 class IdempotentCreateMixin:
@@ -56,8 +106,18 @@ class IdempotentCreateMixin:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Institutions (instellingen)"),
-    retrieve=extend_schema(summary="One institution"),
+    list=extend_schema(
+        summary="Institutions",
+        description=(
+            "The active institutions this account belongs to (administrators and named "
+            "researchers: all of them)."
+        ),
+    ),
+    retrieve=extend_schema(summary="One institution", description="By its BRIN code."),
+    create=extend_schema(summary="Add an institution", description="Administrators only."),
+    partial_update=extend_schema(
+        summary="Change an institution", description="Administrators only."
+    ),
 )
 class InstitutionViewSet(
     ScopedQuerysetMixin,
@@ -77,6 +137,25 @@ class InstitutionViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary="Locations",
+        description=(
+            "The locations of this account's institutions (administrators: all). Registrars "
+            "register incidents at the active ones."
+        ),
+    ),
+    retrieve=extend_schema(
+        summary="One location", description="A location of this account's institutions."
+    ),
+    create=extend_schema(
+        summary="Add a location", description="Coordinators (their own institution)."
+    ),
+    partial_update=extend_schema(
+        summary="Change a location",
+        description="Coordinators (their own institution). `active: false` retires it.",
+    ),
+)
 class LocationViewSet(
     ScopedQuerysetMixin,
     mixins.ListModelMixin,
@@ -94,10 +173,62 @@ class LocationViewSet(
 
 
 @extend_schema_view(
-    create=extend_schema(parameters=[IDEMPOTENCY_KEY], summary="Register an incident"),
-    close=extend_schema(request=None, summary="Close an incident (coordinators)"),
+    list=extend_schema(
+        summary="Incidents",
+        description=(
+            "Incidents this account may see: a registrar their own registrations, a "
+            "coordinator all of their institution's. Newest first. Researchers see no "
+            "individual incidents (they use `figures/` and `research/`)."
+        ),
+        parameters=INCIDENT_FILTERS,
+    ),
+    retrieve=extend_schema(
+        summary="One incident",
+        description="An incident this account may see; any other id is a 404.",
+    ),
+    create=extend_schema(
+        summary="Register an incident",
+        description=(
+            "Registrars and coordinators, at a location of their institution. Send an "
+            "`Idempotency-Key` so that a retry after a lost connection creates nothing twice."
+        ),
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: IncidentSerializer,
+            409: conflict(
+                "`duplicate_external_id` (`existing` names the incident that has the "
+                "external id) or `idempotency_key_reused`."
+            ),
+        },
+    ),
+    partial_update=extend_schema(
+        summary="Change an incident",
+        description=(
+            "Coordinators: send only the fields to change; `null` clears `occurred_at`. A "
+            "withdrawn incident cannot be changed."
+        ),
+        responses={
+            200: IncidentSerializer,
+            409: conflict("`incident_withdrawn` or `duplicate_external_id`."),
+        },
+    ),
+    close=extend_schema(
+        request=None,
+        summary="Close an incident",
+        description="Coordinators: mark an open incident as handled. It still counts.",
+        responses={200: IncidentSerializer, 409: conflict("`invalid_status`: not open.")},
+    ),
     withdraw=extend_schema(
-        request=None, summary="Withdraw an incident (coordinators); it no longer counts"
+        request=None,
+        summary="Withdraw an incident",
+        description=(
+            "Coordinators: a registration made in error. It is kept but no longer counts "
+            "in the figures."
+        ),
+        responses={
+            200: IncidentSerializer,
+            409: conflict("`invalid_status`: already withdrawn."),
+        },
     ),
 )
 class IncidentViewSet(

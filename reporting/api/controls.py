@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.settings import api_settings
@@ -13,6 +14,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from incidents.roles import is_administrator
 from miv.api.authentication import TokenAuthentication
+from miv.api.problems import problem
 from reporting import research
 from reporting.access import figure_viewer
 
@@ -74,7 +76,8 @@ class ResearchersUseTokens(BasePermission):
     """Researchers read figures through the API with a token only; their browser session
     is for the dashboards."""
 
-    message = "Researchers use the API with a token (Authorization: Token ...)."
+    message = gettext_lazy("Onderzoekers gebruiken de API met een token (Authorization: Token …).")
+    code = "token_required"
 
     def has_permission(self, request, view):
         if not is_researcher_viewer(request.user):
@@ -112,7 +115,11 @@ class AuditedResearchMixin:
         )
         if not written:
             return JsonResponse(
-                {"detail": _("De toegang kon niet worden vastgelegd. Probeer het zo opnieuw.")},
+                problem(
+                    _("De toegang kon niet worden vastgelegd. Probeer het zo opnieuw."),
+                    "audit_log_unavailable",
+                    retry_after=5,
+                ),
                 status=503,
                 headers={"Retry-After": "5"},
             )

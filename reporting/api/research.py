@@ -63,13 +63,24 @@ RESEARCH_PARAMETERS = [
         enum=["all", "student", "staff"],
         description="Whose incidents: `all` (default), `student` or `staff` victims.",
     ),
-    OpenApiParameter(
-        "format",
-        OpenApiTypes.STR,
-        enum=["json", "csv"],
-        description="`csv` for the same rows as CSV (UTF-8, comma separated).",
-    ),
 ]
+FORMAT = OpenApiParameter(
+    "format",
+    OpenApiTypes.STR,
+    enum=["json", "csv"],
+    description=(
+        "`csv` for the same rows as CSV (UTF-8, comma separated), as "
+        "`GET research/rates.csv` answers; generated clients should use that operation, "
+        "as they read one media type per operation."
+    ),
+)
+CSV_ANSWER = OpenApiResponse(
+    OpenApiTypes.STR,
+    description=(
+        "CSV (UTF-8, comma separated, CRLF): a header row with the field names of the JSON "
+        "answer, then one row per institution; empty cells for null, `true`/`false`."
+    ),
+)
 
 RESEARCH_ERRORS = {
     400: OpenApiResponse(ProblemSerializer, description="An unknown parameter or value."),
@@ -77,7 +88,10 @@ RESEARCH_ERRORS = {
     403: OpenApiResponse(ProblemSerializer, description="Researchers and administrators only."),
     404: OpenApiResponse(ProblemSerializer, description="No figures computed for this year."),
     429: OpenApiResponse(ProblemSerializer, description="Too many requests; see Retry-After."),
-    503: OpenApiResponse(ProblemSerializer, description="The request could not be logged."),
+    503: OpenApiResponse(
+        ProblemSerializer,
+        description="The request could not be logged, or the database is unavailable.",
+    ),
 }
 
 
@@ -103,8 +117,12 @@ class ResearchRatesView(AuditedResearchMixin, APIView):
             "(`suppressed: true`, count, rate and interval null). Token authentication only; "
             "rate limited; every request is logged (never the data)."
         ),
-        parameters=RESEARCH_PARAMETERS,
-        responses={200: ResearchRateSerializer(many=True), **RESEARCH_ERRORS},
+        parameters=[*RESEARCH_PARAMETERS, FORMAT],
+        responses={
+            (200, "application/json"): ResearchRateSerializer(many=True),
+            (200, "text/csv"): CSV_ANSWER,
+            **RESEARCH_ERRORS,
+        },
     )
     def get(self, request):
         _check_names(request, {"school_year", "group", "victim_role"})
@@ -137,3 +155,30 @@ class ResearchRatesView(AuditedResearchMixin, APIView):
             response.accepted_media_type = JSONRenderer.media_type
             response.content_type = None
         return response
+
+
+class ResearchRatesCSVView(ResearchRatesView):
+    """The research rates as a CSV file (``research/rates.csv``): the same rows, controls
+    and audit log as the JSON answer. Errors are JSON problems."""
+
+    renderer_classes = [ResearchCSVRenderer]
+    audit_endpoint = "research-rates-csv"
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="research_rates_csv",
+        summary="The research rates as a CSV file",
+        description=(
+            "The rows of `GET research/rates/` as CSV, for pandas, R or a spreadsheet "
+            "(`pd.read_csv`); the same parameters, disclosure control, rate limit and log."
+        ),
+        parameters=RESEARCH_PARAMETERS,
+        responses={(200, "text/csv"): CSV_ANSWER, **RESEARCH_ERRORS},
+    )
+    def get(self, request):
+        return super().get(request)
+
+    def perform_content_negotiation(self, request, force=False):
+        # Always CSV, whatever the Accept header (errors become JSON in finalize_response).
+        renderer = ResearchCSVRenderer()
+        return renderer, renderer.media_type

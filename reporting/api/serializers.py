@@ -6,15 +6,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from miv.api import problems
 from reporting.choices import JobReason, JobStatus, ScoreSource
 from reporting.models import FigureJob
 
-
-class ProblemSerializer(serializers.Serializer):
-    """An error: what is wrong, and with which query parameter."""
-
-    detail = serializers.CharField()
-    parameter = serializers.CharField(required=False)
+# Every error of the API has the one shape of miv.api.problems (detail, code, errors, ...).
+ProblemSerializer = problems.ProblemSerializer
 
 
 class RateSerializer(serializers.Serializer):

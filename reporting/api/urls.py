@@ -9,4 +9,5 @@ urlpatterns = [
     path("figures/jobs/", views.JobCreateView.as_view(), name="figures-jobs"),
     path("figures/jobs/<uuid:pk>/", views.JobDetailView.as_view(), name="figures-job-detail"),
     path("research/rates/", research.ResearchRatesView.as_view(), name="research-rates"),
+    path("research/rates.csv", research.ResearchRatesCSVView.as_view(), name="research-rates-csv"),
 ]

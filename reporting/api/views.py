@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +24,7 @@ from rest_framework.views import APIView
 from incidents.choices import Role
 from incidents.models import Membership
 from incidents.roles import coordinator_institution_ids, is_administrator
+from miv.api.exceptions import InvalidParameter, NoFigures, unavailable
 from miv.schoolyear import parse_school_year, school_year_of
 from reporting import protection, queries, services
 from reporting.access import can_read_figures, can_request_computation, resolve_institution
@@ -52,15 +52,8 @@ logger = logging.getLogger(__name__)
 TAG = "figures"
 
 
-class BadParameter(APIException):
-    """400 naming the query parameter that is wrong."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid_parameter"
-
-    def __init__(self, parameter: str, message: str):
-        super().__init__()
-        self.detail = {"detail": message, "parameter": parameter}
+# 400 naming the query parameter that is wrong (``parameter``, and in ``errors``).
+BadParameter = InvalidParameter
 
 
 class ReadFigures(BasePermission):
@@ -126,7 +119,10 @@ ERRORS = {
     403: OpenApiResponse(ProblemSerializer, description="No access to figures."),
     404: OpenApiResponse(ProblemSerializer, description="No figures computed for this year."),
     429: OpenApiResponse(ProblemSerializer, description="Researchers: too many requests."),
-    503: OpenApiResponse(ProblemSerializer, description="A researcher's request not logged."),
+    503: OpenApiResponse(
+        ProblemSerializer,
+        description="A researcher's request could not be logged, or the database is down.",
+    ),
 }
 
 
@@ -154,7 +150,7 @@ def _school_year(request) -> str:
     if value is None:
         latest = queries.latest_computed_year()
         if latest is None:
-            raise NotFound(_("Er zijn nog geen cijfers berekend."))
+            raise NoFigures(_("Er zijn nog geen cijfers berekend."), school_years=[])
         return latest
     try:
         parse_school_year(value)
@@ -165,8 +161,11 @@ def _school_year(request) -> str:
             % {"value": value},
         ) from None
     if not queries.has_current_set(value):
-        raise NotFound(
-            _("Voor schooljaar %(year)s zijn (nog) geen cijfers berekend.") % {"year": value}
+        years = queries.computed_years()
+        raise NoFigures(
+            _("Voor schooljaar %(year)s zijn (nog) geen cijfers berekend. Beschikbaar: %(years)s.")
+            % {"year": value, "years": ", ".join(years) or "-"},
+            school_years=years,
         )
     return value
 
@@ -281,7 +280,7 @@ class SectorView(FiguresReadView):
         try:
             data = queries.sector(request.user, selection)
         except queries.FiguresNotComputed:
-            raise NotFound(_("Voor deze groep zijn (nog) geen cijfers berekend.")) from None
+            raise NoFigures(_("Voor deze groep zijn (nog) geen cijfers berekend.")) from None
         return Response(SectorSerializer(data).data)
 
 
@@ -325,7 +324,7 @@ class CorrelationView(FiguresReadView):
         try:
             data = queries.correlation(request.user, selection, source, survey_year)
         except queries.FiguresNotComputed:
-            raise NotFound(_("Voor deze groep zijn (nog) geen cijfers berekend.")) from None
+            raise NoFigures(_("Voor deze groep zijn (nog) geen cijfers berekend.")) from None
         return Response(CorrelationSerializer(data).data)
 
 
@@ -363,7 +362,7 @@ class JobCreateView(APIView):
         request=JobRequestSerializer,
         responses={
             202: JobSerializer,
-            400: OpenApiResponse(description="Invalid school year."),
+            400: OpenApiResponse(ProblemSerializer, description="Invalid school year."),
             401: OpenApiResponse(ProblemSerializer, description="Not authenticated."),
             403: OpenApiResponse(ProblemSerializer, description="Not allowed."),
             503: OpenApiResponse(ProblemSerializer, description="The job queue is unreachable."),
@@ -392,10 +391,10 @@ class JobCreateView(APIView):
         if job is None:
             job = self._start(request, school_year)
         if job is None:
-            return Response(
-                {"detail": _("De takenwachtrij is niet bereikbaar. Probeer het later opnieuw.")},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-                headers={"Retry-After": "30"},
+            return unavailable(
+                _("De takenwachtrij is niet bereikbaar. Probeer het later opnieuw."),
+                "queue_unavailable",
+                30,
             )
         job.refresh_from_db()
         data = JobSerializer(

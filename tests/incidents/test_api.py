@@ -20,6 +20,13 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/incidents/"
 
 
+def error_fields(response) -> set:
+    """The fields a 400 names (the problem answer's ``errors``, issue 17)."""
+    body = response.json()
+    assert body["code"] == "invalid" and body["detail"], body
+    return {error["field"] for error in body["errors"]}
+
+
 def payload(location, /, **overrides):
     data = {
         "location": location.pk,
@@ -149,7 +156,7 @@ def test_create_rejects_bad_input_with_field_errors(
         overrides["location"] = location_b.pk
     response = client_for(registrar_a).post(URL, payload(location_a, **overrides), format="json")
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    assert field in error_fields(response)
     assert not Incident.objects.exists()
 
 
@@ -171,12 +178,20 @@ def test_create_rejects_malformed_json(client_for, registrar_a):
     assert response.status_code == 400
 
 
-def test_duplicate_external_id_in_one_institution_is_400(client_for, registrar_a, location_a):
+def test_duplicate_external_id_in_one_institution_is_a_409_naming_the_existing_incident(
+    client_for, registrar_a, location_a
+):
+    # Issue 17: a conflict with its code and the existing incident, not a raw constraint.
     client = client_for(registrar_a)
     first = client.post(URL, payload(location_a, external_id="T-1"), format="json")
     assert first.status_code == 201
     response = client.post(URL, payload(location_a, external_id="T-1"), format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "duplicate_external_id"
+    assert body["existing"] == {"id": first.json()["id"], "reference": first.json()["reference"]}
+    assert first.json()["reference"] in body["detail"]
+    assert "incident_external_id_unique_per_institution" not in response.content.decode()
     assert Incident.objects.count() == 1
 
 
@@ -202,7 +217,7 @@ def test_patch_validates_like_create(
     before = Incident.objects.values().get(pk=incident_a.pk)
     response = client_for(coordinator_a).patch(f"{URL}{incident_a.pk}/", changes, format="json")
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    assert field in error_fields(response)
     assert Incident.objects.values().get(pk=incident_a.pk) == before
 
 
@@ -317,7 +332,7 @@ def test_location_filter_of_another_institution_is_rejected_like_a_missing_one(
 ):
     response = client_for(coordinator_a).get(f"{URL}?location={location_b.pk}")
     assert response.status_code == 400
-    assert "location" in response.json()
+    assert "location" in error_fields(response)
 
 
 def test_institution_lookup_with_odd_characters_is_404_not_500(client_for, researcher):

@@ -283,6 +283,8 @@ NEW_CASES: list[Case] = [
          expect(401, 403, 403, 403, 403, 200), api=True, targeted=False),
     Case("research-rates-csv", "get", lambda o: f"/api/v1/research/rates/{Q}&format=csv",
          expect(401, 403, 403, 403, 403, 200), api=True, targeted=False),
+    Case("research-rates-csv-file", "get", lambda o: f"/api/v1/research/rates.csv{Q}",
+         expect(401, 403, 403, 403, 403, 200), api=True, targeted=False),
     # The incident list's exports: the list's scope and filters (another institution's
     # location is an invalid filter choice: 400, nothing exported).
     Case("incidents-export-csv", "get", lambda o: "/incidents/export.csv", EXPORTER,

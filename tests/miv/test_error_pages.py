@@ -20,7 +20,7 @@ def test_api_path_the_url_pattern_refuses_is_json(client):
     response = client.get("/api/v1/figures/jobs/geen-uuid/")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"detail": "Niet gevonden."}
+    assert response.json() == {"detail": "Niet gevonden.", "code": "not_found"}
 
 
 def test_forbidden_page_explains_in_dutch(client, django_user_model):

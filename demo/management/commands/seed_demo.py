@@ -38,7 +38,7 @@ class Command(BaseCommand):
         self.stdout.write("Research API (token of onderzoeker, valid 30 days):")
         self.stdout.write(
             f"  curl -H 'Authorization: Token {result['research_token']}' "
-            "'http://127.0.0.1:8000/api/v1/research/rates/?group=total&format=csv'"
+            "'http://127.0.0.1:8000/api/v1/research/rates.csv?group=total'"
         )
         self.stdout.write("")
         self.stdout.write("Open http://127.0.0.1:8000/ and log in.")

@@ -1,4 +1,4 @@
-"""``python manage.py export_figures --institution BRIN --school-year 2022-2023
+"""``python manage.py export_figures --institution BRIN [--school-year 2022-2023]
 --format csv|xlsx --output PATH [--table delivery|rates|trend] [--language nl|en]``
 
 The yearly figures of one institution (see :mod:`reporting.exports`): XLSX with one sheet
@@ -9,8 +9,9 @@ Run by an operator, so disclosure control of other institutions does not apply.
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import translation
+from django.utils import timezone, translation
 
+from miv.schoolyear import school_year_from_start, school_year_of
 from reporting import exports
 
 
@@ -19,7 +20,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--institution", required=True, help="BRIN code, e.g. 25LJ")
-        parser.add_argument("--school-year", required=True, help="e.g. 2022-2023")
+        parser.add_argument(
+            "--school-year", help="e.g. 2024-2025 (default: the last complete school year)"
+        )
         parser.add_argument("--format", required=True, choices=exports.FORMATS)
         parser.add_argument("--output", required=True, help="file to write")
         parser.add_argument(
@@ -35,6 +38,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, institution, school_year, format, output, table, language, **opts):
+        if not school_year:
+            current_start = int(school_year_of(timezone.localdate())[:4])
+            school_year = school_year_from_start(current_start - 1)
         if table and format != "csv":
             raise CommandError("--table applies to --format csv only.")
         path = Path(output)
