@@ -346,7 +346,12 @@ CELERY_BEAT_SCHEDULE = {
 vars().update(env.email("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="MIV <noreply@miv.example.nl>")
 # Mails link back to the service: its public address, without a trailing slash.
-MIV_SITE_URL = env("MIV_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Default: https:// and the first allowed host in production, runserver's address in DEBUG.
+_first_host = next((h.lstrip(".") for h in ALLOWED_HOSTS if h.lstrip(".") not in ("", "*")), "")
+MIV_SITE_URL = (
+    env("MIV_SITE_URL", default="")
+    or (f"https://{_first_host}" if not DEBUG and _first_host else "http://127.0.0.1:8000")
+).rstrip("/")
 
 # --- MIV ------------------------------------------------------------------------------------
 # Smallest count published to researchers; counts 0 < n < k are suppressed.
