@@ -6,6 +6,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 
+# DEBUG is off unless explicitly on (miv/settings.py). What make runs is development (the
+# demo, runserver, tests, translations), so it turns DEBUG on; a value already set wins.
+export DJANGO_DEBUG ?= true
+
 .PHONY: install messages messages-update demo serve test lint format ci clean
 
 $(STAMP): pyproject.toml requirements.lock

@@ -149,13 +149,18 @@ def label_key(value: str) -> str:
 # Spreadsheet formula injection (CWE-1236). MIV's export prefixes every cell that a
 # spreadsheet would run as a formula with "'"; one more "'" is added to cells that already
 # look escaped, so that the import can undo the escaping exactly (a bijection).
-_ESCAPED = re.compile(r"^'+[=+\-@]")
-_NEEDS_ESCAPE = re.compile(r"^'*[=+\-@]")
+# The first characters that start a formula: OWASP's CSV-injection list (=, +, -, @, tab,
+# carriage return) and the full-width forms of the first four, which spreadsheets
+# (Excel with East Asian input, LibreOffice) normalise to them.
+_FORMULA_START = "=+\\-@\t\r\uff1d\uff0b\uff0d\uff20"
+_ESCAPED = re.compile(rf"^'+[{_FORMULA_START}]")
+_NEEDS_ESCAPE = re.compile(rf"^'*[{_FORMULA_START}]")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\s*\d[\d\s.,]*$")
 
 
 def escape_formula(value: str) -> str:
-    """Make a cell safe to open in a spreadsheet: ``=1+1`` -> ``'=1+1``."""
+    """Make a cell safe to open in a spreadsheet: ``=1+1`` -> ``'=1+1``; the same for a
+    leading ``+ - @``, tab, carriage return and ``＝ ＋ － ＠``."""
     return "'" + value if value and _NEEDS_ESCAPE.match(value) else value
 
 

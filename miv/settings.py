@@ -1,10 +1,14 @@
 """Settings for MIV, read from the environment (django-environ).
 
-With nothing configured MIV runs embedded: SQLite in ``var/``, DEBUG on and Celery
-tasks executed eagerly in-process, so a newcomer needs nothing but Python. A real
-deployment sets ``DATABASE_URL`` (PostgreSQL) and ``CELERY_BROKER_URL`` (Redis).
-Production mode (``DJANGO_DEBUG=false``) has no defaults for secrets: it refuses to
-start without ``DJANGO_SECRET_KEY`` and ``DJANGO_ALLOWED_HOSTS``.
+Without ``DATABASE_URL`` and ``CELERY_BROKER_URL`` MIV runs embedded: SQLite in ``var/``
+and Celery tasks executed eagerly in-process, so a newcomer needs nothing but Python. A
+real deployment sets ``DATABASE_URL`` (PostgreSQL) and ``CELERY_BROKER_URL`` (Redis).
+
+DEBUG is off unless ``DJANGO_DEBUG=true`` says otherwise (``make demo``, ``make serve`` and
+the tests say so). Without it MIV is in production mode, which has no defaults for
+secrets: it refuses to start without ``DJANGO_SECRET_KEY`` and ``DJANGO_ALLOWED_HOSTS``.
+Every setting that matters in production is listed, with its default and why, in the
+README's production section.
 """
 
 from datetime import timedelta
@@ -26,7 +30,9 @@ if (BASE_DIR / ".env").is_file():
 DATA_DIR = Path(env("MIV_DATA_DIR", default=str(BASE_DIR / "var")))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off unless explicitly on: an image or a server started without configuration must not
+# serve debug pages with a known key.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 if DEBUG:
     SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-development-key-only-for-debug-mode")
@@ -39,8 +45,9 @@ else:
         ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
     except ImproperlyConfigured as exc:
         raise ImproperlyConfigured(
-            "Production mode (DJANGO_DEBUG=false) needs DJANGO_SECRET_KEY and "
-            f"DJANGO_ALLOWED_HOSTS: {exc}"
+            "Production mode (DJANGO_DEBUG is not true) needs DJANGO_SECRET_KEY and "
+            f"DJANGO_ALLOWED_HOSTS: {exc}. For development set DJANGO_DEBUG=true "
+            "(make demo and make serve do)."
         ) from None
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name at least one host.")
@@ -69,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a body over MIV_UPLOAD_MAX_BYTES is refused before anything reads it.
+    "miv.uploads.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -126,6 +135,9 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Redis away is a cache miss, not a 500 (miv/cache.py).
+    CACHES["default"]["BACKEND"] = "miv.cache.ResilientRedisCache"
 
 # --- Authentication and security ------------------------------------------------------------
 PASSWORD_HASHERS = [
@@ -146,14 +158,22 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
-# Lock out after repeated failures, per username *and* IP, so an attacker cannot lock a
-# colleague out from elsewhere.
+# The login throttle (miv/login_throttle.py): a username is locked after
+# AXES_FAILURE_LIMIT failures from any address; an address after MIV_LOGIN_IP_FAILURE_LIMIT
+# failures for any usernames; both for the cool-off. The address is the client's, resolved
+# behind the proxies listed in MIV_TRUSTED_PROXIES (miv/clientip.py).
+AXES_HANDLER = "miv.login_throttle.LoginThrottleHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+MIV_LOGIN_IP_FAILURE_LIMIT = env.int("MIV_LOGIN_IP_FAILURE_LIMIT", default=30)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "miv.clientip.client_ip"
+# Addresses or networks of the reverse proxies in front of gunicorn whose X-Forwarded-For
+# is believed; empty: none (the client is REMOTE_ADDR).
+MIV_TRUSTED_PROXIES = env.list("MIV_TRUSTED_PROXIES", default=[])
 
 # Sessions end after this many seconds without a request.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=60 * 60)
@@ -170,7 +190,12 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # Plain http is redirected to https, except the health check (monitoring and
+    # container health checks talk to gunicorn directly).
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # The TLS-terminating proxy says "https" in X-Forwarded-Proto; it must overwrite the
+    # header (never pass on the client's), and gunicorn must be reachable only through it.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -217,6 +242,16 @@ STORAGES = {
 # Upload size limit for forms; import files stream to disk above this size.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The largest request body MIV accepts (413 above it, before it is stored; miv/uploads.py):
+# the largest import file plus room for the other form fields. Set the proxy's limit
+# (nginx client_max_body_size) a little above it.
+MIV_IMPORT_MAX_BYTES = env.int("MIV_IMPORT_MAX_BYTES", default=32 * 1024 * 1024)
+MIV_UPLOAD_MAX_BYTES = env.int("MIV_UPLOAD_MAX_BYTES", default=MIV_IMPORT_MAX_BYTES + 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "miv.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -322,6 +357,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.anonymise_expired_incidents",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Years that changed while no recomputation could be enqueued (Redis away, a message
+    # lost) are recomputed within minutes of the broker's return, not the next night.
+    "catch-up-stale-figures": {
+        "task": "reporting.tasks.catch_up_stale_figures",
+        "schedule": env.int("MIV_FIGURES_CATCH_UP_SECONDS", default=300),
+    },
 }
 
 # --- E-mail ---------------------------------------------------------------------------------
@@ -330,13 +371,18 @@ CELERY_BEAT_SCHEDULE = {
 vars().update(env.email("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="MIV <noreply@miv.example.nl>")
 # Mails link back to the service: its public address, without a trailing slash.
-MIV_SITE_URL = env("MIV_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Default: https:// and the first allowed host in production, runserver's address in DEBUG.
+_first_host = next((h.lstrip(".") for h in ALLOWED_HOSTS if h.lstrip(".") not in ("", "*")), "")
+MIV_SITE_URL = (
+    env("MIV_SITE_URL", default="")
+    or (f"https://{_first_host}" if not DEBUG and _first_host else "http://127.0.0.1:8000")
+).rstrip("/")
 
 # --- MIV ------------------------------------------------------------------------------------
 # Smallest count published to researchers; counts 0 < n < k are suppressed.
 MIV_DISCLOSURE_K = env.int("MIV_DISCLOSURE_K", default=5)
-# Import files larger than this are refused before they are read (32 MiB by default).
-MIV_IMPORT_MAX_BYTES = env.int("MIV_IMPORT_MAX_BYTES", default=32 * 1024 * 1024)
+# Import files larger than MIV_IMPORT_MAX_BYTES (32 MiB by default; set with the upload
+# limits above) are refused before they are read.
 # Descriptions and measures are anonymised this many years after the incident.
 MIV_RETENTION_YEARS = env.int("MIV_RETENTION_YEARS", default=5)
 # Stored answers of POSTs with an Idempotency-Key (they hold the description) are kept this

@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from miv.celery import app as celery_app
+from miv.error_pages import error_page
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -64,23 +65,28 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def database_unavailable(request: HttpRequest) -> HttpResponse:
-    message = "De database is tijdelijk niet bereikbaar. Probeer het zo opnieuw."
+    """503 while the database is away: JSON for the API, the site's layout for people
+    (rendered without the per-user context, which would need the database)."""
+    message = _("De database is tijdelijk niet bereikbaar. Probeer het zo opnieuw.")
     headers = {"Retry-After": "5"}
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
         body = {"detail": message, "code": "database_unavailable", "retry_after": 5}
         return JsonResponse(body, status=503, headers=headers)
-    return HttpResponse(
-        f"<!doctype html><html lang=nl><title>MIV - 503</title><h1>503</h1><p>{message}</p>",
-        status=503,
-        headers=headers,
+    return error_page(
+        request, _("Tijdelijk niet beschikbaar"), message, status=503, headers=headers
     )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: a lost database is a 503 (retry), anything else a plain 500 page."""
+    """handler500: a lost database is a 503 (retry), a body over the upload cap a 413,
+    anything else a plain 500 page."""
+    from miv.uploads import RequestTooLarge, too_large
+
     exc = sys.exc_info()[1]
     if isinstance(exc, OperationalError | InterfaceError):
         return database_unavailable(request)
+    if isinstance(exc, RequestTooLarge):
+        return too_large(request)
     if request.path.startswith("/api/"):
         body = {"detail": _("Er ging iets mis. De fout is gelogd."), "code": "server_error"}
         return JsonResponse(body, status=500)

@@ -1021,6 +1021,16 @@ def _enqueue_recomputation(school_year: str) -> bool:
     return True
 
 
+def stale_years_without_recomputation(*, grace_seconds: float) -> list[str]:
+    """Stale years with no recomputation due (none scheduled, or one due more than
+    ``grace_seconds`` ago that never ran) and no job queued or running."""
+    overdue = timezone.now() - timedelta(seconds=debounce_seconds() + grace_seconds)
+    years = FigureYear.objects.filter(change_seq__gt=F("computed_seq")).filter(
+        Q(scheduled_for__isnull=True) | Q(scheduled_for__lt=overdue)
+    )
+    return [y.school_year for y in years if active_job(y.school_year) is None]
+
+
 def clear_schedule(school_year: str) -> None:
     """The due recomputation is running: the next change may schedule another one."""
     FigureYear.objects.filter(school_year=school_year).update(scheduled_for=None)

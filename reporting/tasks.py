@@ -123,3 +123,21 @@ def compute_all_figures(self) -> list[str]:
             raise
     logger.info("nightly figures: %s", ", ".join(years))
     return years
+
+
+# A year whose recomputation was due this long ago and has not run is taken as lost.
+CATCH_UP_GRACE_SECONDS = 120
+
+
+@shared_task(bind=True, **RETRY_OPTIONS)
+def catch_up_stale_figures(self) -> list[str]:
+    """Every few minutes (beat, ``MIV_FIGURES_CATCH_UP_SECONDS``): schedule the stale years
+    that have no recomputation on its way. That happens when a change came in while the
+    broker was unreachable (the registration went on, the message could not be sent), or
+    when a Redis without persistence lost a queued message. Years with a job running are
+    left alone."""
+    years = services.stale_years_without_recomputation(grace_seconds=CATCH_UP_GRACE_SECONDS)
+    scheduled = [year for year in years if services.schedule_recomputation(year)]
+    if scheduled:
+        logger.info("catching up stale figures: %s", ", ".join(scheduled))
+    return scheduled

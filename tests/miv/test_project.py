@@ -57,10 +57,44 @@ def test_production_mode_passes_check_deploy():
     assert "no issues" in result.stdout
 
 
+def test_debug_is_off_unless_explicitly_on():
+    """Issue 14: with nothing configured MIV is in production mode, so an image or server
+    started without configuration refuses to run instead of serving debug pages with a
+    known key; the message says how to turn development mode on."""
+    result = _run_django("from django.conf import settings as s; print(s.DEBUG)")
+    assert result.returncode != 0 and "True" not in result.stdout
+    assert "DJANGO_SECRET_KEY" in result.stderr and "DJANGO_DEBUG=true" in result.stderr
+
+    configured = _run_django(
+        "from django.conf import settings as s; print(s.DEBUG)",
+        DJANGO_SECRET_KEY="x" * 60,
+        DJANGO_ALLOWED_HOSTS="miv.example.nl",
+    )
+    assert configured.returncode == 0, configured.stderr
+    assert configured.stdout.split() == ["False"]
+
+    for off in ("false", "0", "no", ""):
+        result = _run_django(
+            "from django.conf import settings as s; print(s.DEBUG)",
+            DJANGO_DEBUG=off,
+            DJANGO_SECRET_KEY="x" * 60,
+            DJANGO_ALLOWED_HOSTS="miv.example.nl",
+        )
+        assert result.stdout.split() == ["False"], (off, result.stderr)
+
+
+def test_demo_and_tests_turn_debug_on():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "export DJANGO_DEBUG ?= true" in makefile
+    assert os.environ.get("DJANGO_DEBUG", "").lower() in ("true", "1", "yes", "on")  # pytest-env
+
+
 def test_default_mode_is_embedded():
+    """With DEBUG on and no services configured: SQLite and eager Celery."""
     result = _run_django(
         "from django.conf import settings as s; "
         "print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)",
+        DJANGO_DEBUG="true",
     )
     env_has_services = "DATABASE_URL" in os.environ or "CELERY_BROKER_URL" in os.environ
     if env_has_services:

@@ -147,7 +147,8 @@ def fault_stack(tmp_path_factory) -> Iterator[FaultStack]:
     """A private PostgreSQL cluster and Redis (migrated, provisioned) behind a gunicorn."""
     require_postgres()
     try:
-        cluster = PostgresCluster()
+        # Durable commits, as in production: the crash test kills it (test_faults.py).
+        cluster = PostgresCluster(durable=True)
     except ServiceUnavailable as exc:
         unavailable(str(exc))
     if shutil.which("redis-server") is None:

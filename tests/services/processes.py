@@ -320,6 +320,29 @@ class CeleryWorker:
             _stop_process_group(self.process, grace=15)
 
 
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its parent does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def children_of(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (Linux ``/proc``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
 # --- PostgreSQL ------------------------------------------------------------------------------
 
 
@@ -358,6 +381,10 @@ class PostgresCluster:
     database: str = "miv"
     port: int = 0
     directory: Path | None = None
+    # Durable (fsync, synchronous_commit and full_page_writes on, as in production) or fast
+    # (all three off: for tests that never crash the cluster).
+    durable: bool = False
+    options: str = ""
 
     @property
     def data_dir(self) -> Path:
@@ -405,9 +432,14 @@ class PostgresCluster:
             "UTF8",
             "--no-sync",
         )
-        options = (
+        safety = (
+            "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+            if self.durable
+            else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self.options = options = (
             f"-p {self.port} -k {self.directory} -c listen_addresses={LOOPBACK} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60"
+            f"{safety} -c max_connections=60"
         )
         # -l always: without it the server would inherit pg_ctl's captured stdout and
         # subprocess.run would wait for it forever.
@@ -438,6 +470,35 @@ class PostgresCluster:
             "-w",
             "restart",
         )
+
+    def crash(self) -> list[int]:
+        """``kill -9`` of the postmaster and every process it started, at once: no
+        shutdown checkpoint, no goodbye to the clients. Returns the pids killed."""
+        postmaster = int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        victims = [postmaster, *children_of(postmaster)]
+        for pid in victims:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        wait_until(
+            lambda: not any(_alive(pid) for pid in victims),
+            timeout=20,
+            what="the killed PostgreSQL processes to be gone",
+        )
+        # The postmaster was started by pg_ctl, so its parent is PID 1, which in a container
+        # may never reap it: a zombie keeps its pid, and PostgreSQL would take the lock file
+        # for a live server. The process is gone; so are its locks (data directory, socket).
+        (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+        for name in (f".s.PGSQL.{self.port}.lock", f".s.PGSQL.{self.port}"):
+            (self.directory / name).unlink(missing_ok=True)
+        return victims
+
+    def start_after_crash(self) -> None:
+        """Start again on the same data directory: PostgreSQL replays its WAL (crash
+        recovery) before it accepts connections."""
+        self._run(
+            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_path), "-w", "-o",
+            self.options, "start",
+        )  # fmt: skip
 
     def stop(self) -> None:
         if self.directory is None:
