@@ -37,7 +37,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser as User
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, Max, Model, Q
+from django.db.models import Count, F, Max, Model, Q
 from django.utils import timezone
 
 from incidents.models import Incident, Institution

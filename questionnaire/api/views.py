@@ -75,6 +75,11 @@ class VersionList(APIView):
 
     @extend_schema(
         summary="The questionnaire (Bijlage 7), every version",
+        description=(
+            "Every version with its sections, questions, items, answer options and the "
+            "conditions under which a question is asked. Codes never change meaning; new "
+            "responses use the last version."
+        ),
         responses=QuestionnaireVersionSerializer(many=True),
     )
     def get(self, request, format=None):
@@ -104,6 +109,11 @@ class ResponseList(APIView):
 
     @extend_schema(
         summary="Your institutions' responses (administrators: all)",
+        description=(
+            "The responses of the institutions you coordinate, one per school year, with "
+            "their status (draft, submitted) and answers. Open answers are confidential: "
+            "only the institution's coordinators and administrators read them."
+        ),
         responses={200: ResponseSerializer(many=True), 403: ERRORS[403]},
     )
     def get(self, request, format=None):
@@ -111,6 +121,11 @@ class ResponseList(APIView):
 
     @extend_schema(
         summary="Start the response of your institution for a school year",
+        description=(
+            "Creates the draft response of an institution you coordinate for the current or "
+            "the previous school year. Idempotent: when it exists already the answer is 200 "
+            "with the existing response."
+        ),
         request=ResponseCreateSerializer,
         responses={
             201: ResponseSerializer,
@@ -170,6 +185,11 @@ class _OneResponse(APIView):
 class ResponseDetail(_OneResponse):
     @extend_schema(
         summary="One response with its answers, what is asked and what is missing",
+        description=(
+            "The answers so far, the questions asked given those answers (follow-up "
+            "questions appear only when their condition holds) and what is still missing "
+            "before the response can be submitted."
+        ),
         responses={200: ResponseSerializer, 403: ERRORS[403], 404: ERRORS[404]},
     )
     def get(self, request, brin, school_year, format=None):
@@ -217,6 +237,11 @@ class ResponseDetail(_OneResponse):
 class ResponseSubmit(_OneResponse):
     @extend_schema(
         summary="Submit a complete response",
+        description=(
+            "Submits the response when every asked question is answered (400 with the "
+            "missing answers otherwise). A submitted response counts in the sector figures "
+            "and can only be reopened by an administrator."
+        ),
         request=None,
         responses={
             200: ResponseSerializer,
@@ -242,6 +267,10 @@ class ResponseSubmit(_OneResponse):
 class ResponseReopen(_OneResponse):
     @extend_schema(
         summary="Reopen a submitted response (administrators)",
+        description=(
+            "Administrators only: turns a submitted response back into a draft, with a "
+            "reason that is recorded in the history."
+        ),
         request=ReopenSerializer,
         responses={
             200: ResponseSerializer,

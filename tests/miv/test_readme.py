@@ -7,7 +7,8 @@ set-up) served by ``runserver`` on a free port instead of 8000.
 
 Not run, and recognisable as such: blocks of the set-up (``make``) and the production
 set-up (they set ``DATABASE_URL`` or ``CELERY_BROKER_URL``, or start ``docker``, ``celery``,
-``gunicorn`` or ``runserver``), and any block right after the comment
+``gunicorn`` or ``runserver``; the production section's blocks are marked ```` ```sh
+production ````), and any block right after the comment
 ``<!-- readme-test: skip -->``. ``curl`` fails on an HTTP error status here (as with
 ``--fail-with-body``), so an example that answers 4xx fails the test.
 """
@@ -30,7 +31,7 @@ from tests.services.processes import LOOPBACK, free_port, spawn, tail, wait_unti
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-FENCE = re.compile(r"^```([A-Za-z]*)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+FENCE = re.compile(r"^```([A-Za-z]*)([^\n]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 SHELLS = {"sh", "bash", "shell"}
 SKIP_MARK = "<!-- readme-test: skip -->"
 NOT_HERE = re.compile(
@@ -50,8 +51,11 @@ def shell_blocks() -> list[tuple[int, str, bool]]:
             continue
         line = text.count("\n", 0, match.start()) + 1
         before = text[: match.start()].rstrip().splitlines()[-1:] or [""]
-        code = match.group(2)
-        runnable = before[0].strip() != SKIP_MARK and not NOT_HERE.search(code)
+        code = match.group(3)
+        # ```sh production: the production section, run by .ci/production on a machine of
+        # its own, never here.
+        production = "production" in match.group(2).split()
+        runnable = before[0].strip() != SKIP_MARK and not production and not NOT_HERE.search(code)
         blocks.append((line, code, runnable))
     return blocks
 
@@ -63,6 +67,8 @@ def test_the_readme_calls_manage_py_through_the_projects_virtualenv():
         line
         for line in text.splitlines()
         if re.search(r"(?<!\.venv/bin/)python3? manage\.py", line)
+        # Inside the container image the project's Python is the system one.
+        and "docker compose exec" not in line
     ]
     assert bare == []
     runnable = [code for _line, code, runnable in shell_blocks() if runnable]
@@ -78,6 +84,8 @@ def _env(data_dir: Path) -> dict[str, str]:
         if not key.startswith(("DJANGO_", "DATABASE_", "CELERY_", "CACHE_", "MIV_"))
     }
     env.update({"MIV_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"})
+    # A developer's terminal, as the README's set-up section says: DJANGO_DEBUG exported.
+    env["DJANGO_DEBUG"] = "true"
     return env
 
 
