@@ -62,6 +62,11 @@ def administrator_required(view):
     return wrapper
 
 
+def _posted(request: HttpRequest):
+    """The form data of a POST (even an empty one: an unticked box), else None."""
+    return request.POST if request.method == "POST" else None
+
+
 def _institution(request: HttpRequest, brin: str) -> Institution:
     return get_object_or_404(Institution.objects.manageable_by(request.user), brin=brin)
 
@@ -117,7 +122,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @manager_required
 def location_list(request: HttpRequest, brin: str) -> HttpResponse:
     institution = _institution(request, brin)
-    form = LocationForm(request.POST or None)
+    form = LocationForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             location = location_services.create_location(
@@ -149,7 +154,7 @@ def _location(request: HttpRequest, brin: str, pk: int) -> Location:
 def location_edit(request: HttpRequest, brin: str, pk: int) -> HttpResponse:
     location = _location(request, brin, pk)
     initial = {"name": location.name, "municipality": location.municipality}
-    form = LocationForm(request.POST or None, initial=initial, editing=True)
+    form = LocationForm(_posted(request), initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
         try:
             location_services.update_location(
@@ -236,7 +241,7 @@ def member_list(request: HttpRequest, brin: str) -> HttpResponse:
 @manager_required
 def invite(request: HttpRequest, brin: str) -> HttpResponse:
     institution = _institution(request, brin)
-    form = InviteForm(request.POST or None, institution=institution)
+    form = InviteForm(_posted(request), institution=institution)
     if request.method == "POST" and form.is_valid():
         try:
             invitation, secret = member_services.invite(
@@ -313,7 +318,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if membership.role == Role.RESEARCHER:
         return _researcher_edit(request, membership)
     form = MemberForm(
-        request.POST or None,
+        _posted(request),
         institution=membership.institution,
         initial={"role": membership.role, "default_location": membership.default_location},
     )
@@ -342,7 +347,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def _researcher_edit(request: HttpRequest, membership: Membership) -> HttpResponse:
     if not is_administrator(request.user):
         raise PermissionDenied
-    form = NamedAccessForm(request.POST or None, initial={"named_access": membership.named_access})
+    form = NamedAccessForm(_posted(request), initial={"named_access": membership.named_access})
     if request.method == "POST" and form.is_valid():
         member_services.change_member(
             actor=request.user,
@@ -386,7 +391,7 @@ def member_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @administrator_required
 def researchers(request: HttpRequest) -> HttpResponse:
-    form = ResearcherInviteForm(request.POST or None)
+    form = ResearcherInviteForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             invitation, secret = member_services.invite(

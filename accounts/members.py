@@ -18,8 +18,8 @@ Decisions:
 * Someone who is also a member elsewhere keeps their account: deactivating ends only the
   membership of this institution (``member_removed``), which takes effect on their next
   request as well (every scope is read from the memberships).
-* A coordinator cannot deactivate or demote themselves or the last coordinator of the
-  institution, so an institution never locks itself out (administrators can).
+* A coordinator cannot deactivate or demote themselves, so an institution always keeps a
+  coordinator (administrators can do anything).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from knox.models import AuthToken
 
@@ -256,23 +257,34 @@ def add_membership(
     return membership
 
 
-def _active_coordinators(institution: Institution):
-    return Membership.objects.filter(
-        institution=institution, role=Role.COORDINATOR, user__is_active=True
-    )
-
-
 def _guard_coordinators(actor, membership: Membership, *, losing: bool) -> None:
-    """A coordinator keeps themselves and the institution's last coordinator."""
+    """A coordinator does not demote or deactivate themselves. (Anyone else a coordinator
+    can manage leaves the institution with at least one coordinator: the actor.)"""
     if actor is None or is_administrator(actor) or not losing:
         return
     if membership.user_id == actor.pk:
         raise DomainError(_("U kunt uw eigen rol niet wijzigen of uzelf deactiveren."))
-    if (
-        membership.role == Role.COORDINATOR
-        and not _active_coordinators(membership.institution).exclude(pk=membership.pk).exists()
+
+
+def _end_sessions(user) -> int:
+    """Delete the user's stored sessions, so that activating the account again later does
+    not bring an old session back. (Refusal itself does not depend on this: Django's
+    backends refuse an inactive user on every request.) Sessions live in the database
+    (Django's default engine); they end after ``SESSION_IDLE_SECONDS`` anyway."""
+    if settings.SESSION_ENGINE not in (
+        "django.contrib.sessions.backends.db",
+        "django.contrib.sessions.backends.cached_db",
     ):
-        raise DomainError(_("De instelling houdt minstens één actieve coördinator."))
+        return 0
+    from django.contrib.sessions.models import Session
+
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            SessionStore = import_string(settings.SESSION_ENGINE + ".SessionStore")
+            SessionStore(session.session_key).delete()
+            ended += 1
+    return ended
 
 
 def _membership_for_update(actor, membership: Membership) -> Membership:
@@ -350,6 +362,7 @@ def deactivate_member(*, actor, membership: Membership) -> str:
                 return ""
             type(user).objects.filter(pk=user.pk).update(is_active=False)
             AuthToken.objects.filter(user=user).delete()
+            _end_sessions(user)
             action = AuditAction.MEMBER_DEACTIVATED
         audit.record(
             actor=actor,
