@@ -115,6 +115,7 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("uitgenodigd door"),
     )

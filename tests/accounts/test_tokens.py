@@ -15,7 +15,7 @@ from accounts.choices import AuditAction
 from accounts.models import ApiTokenInfo, AuditEvent
 
 pytestmark = pytest.mark.django_db
-RATES = "/api/v1/research/rates/?school_year=2022-2023"
+RATES = "/api/v1/institutions/"  # any API call a researcher may make
 
 
 @pytest.fixture(autouse=True)
