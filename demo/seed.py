@@ -14,6 +14,7 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
+from demo.accounts import seed_accounts
 from demo.data import INSTITUTIONS, SEED
 from demo.incidents import LEGACY_BRIN, seed_incidents, seed_legacy_import
 from demo.people import research_token, seed_institutions, seed_users
@@ -43,6 +44,7 @@ def seed_demo(today: date | None = None) -> dict:
         incidents = 0
         if not already:
             incidents = seed_incidents(institutions, school_years, today, rng)
+        seed_accounts(institutions)
     if not already:
         # Outside the transaction: the import job's check and import are queued on commit.
         seed_legacy_import(institutions[LEGACY_BRIN], school_years[-2], rng)
