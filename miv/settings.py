@@ -251,8 +251,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "MIV API",
     "DESCRIPTION": (
         "Monitor Integrale Veiligheid: incident registration for MBO institutions. "
-        "Authenticate with `Authorization: Token <token>` (create one with "
-        "`manage.py create_api_token`) or the browser session."
+        "Authenticate with `Authorization: Token <token>` (create one at /accounts/tokens/, "
+        "*API-tokens*) or the browser session."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

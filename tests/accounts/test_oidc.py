@@ -210,3 +210,13 @@ def test_a_deactivated_member_is_let_back_in_only_by_a_new_invitation(institutio
     )
     user = resolve_user(issuer=ISSUER, subject="s1", claims=claims("weg@alfa.example.nl"))
     assert user.pk == member.user.pk and user.is_active
+
+
+def test_the_endpoints_command_reads_the_discovery_document(oidc_provider, capsys):
+    from django.core.management import call_command
+
+    call_command("oidc_endpoints", oidc_provider.issuer)
+    out = capsys.readouterr().out
+    for name, value in oidc_provider.settings().items():
+        if name.startswith("OIDC_OP_"):
+            assert f"{name}={value}" in out
