@@ -26,6 +26,7 @@ import logging
 
 import requests
 from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth import get_user_model
 from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
@@ -207,14 +208,51 @@ class SignInView(OIDCAuthenticationRequestView):
         return super().dispatch(request, *args, **kwargs)
 
 
+BACKEND_PATH = "accounts.oidc.InstitutionAccountBackend"
+
+
 class CallbackView(OIDCAuthenticationCallbackView):
     """``/accounts/oidc/callback/``: back from the provider; a refusal goes to the
-    failure page, which says why."""
+    failure page, which says why.
+
+    The code is exchanged by :class:`InstitutionAccountBackend` asked directly, not through
+    ``django.contrib.auth.authenticate()`` as mozilla-django-oidc does: that would signal a
+    failed login without a username on every refusal, which django-axes counts together
+    (per address, or for everyone), so a few refused colleagues behind one school network
+    would lock the institution sign-in for all. Guessing passwords is the provider's
+    concern; the state, nonce and PKCE checks are kept as in the library."""
 
     def dispatch(self, request, *args, **kwargs):
         if not oidc_enabled():
             raise Http404
         return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        states = request.session.get("oidc_states") or {}
+        state = request.GET.get("state")
+        if request.GET.get("error") or "code" not in request.GET or state not in states:
+            if state in states:
+                # A spent or refused state is never accepted again (replay).
+                del request.session["oidc_states"][state]
+                request.session.save()
+            if request.GET.get("error") and request.user.is_authenticated:
+                auth.logout(request)
+            return self.login_failure()
+        nonce = states[state]["nonce"]
+        code_verifier = states[state].get("code_verifier")
+        del request.session["oidc_states"][state]
+        request.session.save()
+        # As the library: reload the session after the (slow) exchange with the provider,
+        # so a change made meanwhile in another tab is not overwritten.
+        request.session = request.session.__class__(request.session.session_key)
+        user = InstitutionAccountBackend().authenticate(
+            request, nonce=nonce, code_verifier=code_verifier
+        )
+        if user is None or not user.is_active:
+            return self.login_failure()
+        user.backend = BACKEND_PATH
+        self.user = user
+        return self.login_success()
 
     def login_failure(self):
         self.request.session.setdefault(FAILURE_KEY, ERROR)

@@ -104,7 +104,7 @@ def test_an_invited_colleague_signs_in_with_the_institution_account(
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_someone_without_invitation_gets_a_clear_page_and_no_account(
-    live_server, oidc_settings, sign_in, institution_a
+    live_server, oidc_settings, sign_in, settings, institution_a
 ):
     users_before = get_user_model().objects.count()
     _client, answer = sign_in(live_server.url, "p.pietersen")
@@ -113,6 +113,17 @@ def test_someone_without_invitation_gets_a_clear_page_and_no_account(
     assert "Vraag de veiligheidscoördinator" in answer.text
     assert get_user_model().objects.count() == users_before
     assert not OIDCIdentity.objects.exists()
+
+    # Refusals are not failed logins for the lockout: after more of them than
+    # AXES_FAILURE_LIMIT from this address, an invited colleague still gets in.
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        _client, answer = sign_in(live_server.url, "p.pietersen")
+        assert answer.url.path == "/accounts/oidc/failed/"
+    members.invite(
+        actor=None, institution=institution_a, email="j.jansen@alfa.example.nl", role="registrar"
+    )
+    _client, answer = sign_in(live_server.url, "j.jansen")
+    assert answer.url.path == "/incidents/register/"
 
     # In English too.
     english = Client(HTTP_ACCEPT_LANGUAGE="en")
