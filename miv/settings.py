@@ -331,7 +331,6 @@ OIDC_USE_PKCE = True
 OIDC_CREATE_USER = False  # accounts.oidc decides who gets an account
 OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc-callback"
 OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
-LOGIN_REDIRECT_URL_FAILURE = "accounts:oidc-failed"
 
 # --- MIV ------------------------------------------------------------------------------------
 # Invitation links work once, for this many days.
