@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import Role
-from incidents.models import Institution, Location, is_administrator
+from incidents.models import Institution, Location
 
 from .choices import AuditAction
 
@@ -24,19 +24,6 @@ def hash_secret(secret: str) -> str:
     """What is stored of a one-time secret (an invitation link): its SHA-256. The link
     itself is only in the e-mail."""
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-class AuditEventQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Administrators read everything; coordinators the events of their institutions."""
-        if is_administrator(user):
-            return self
-        if not (user and user.is_authenticated and user.is_active):
-            return self.none()
-        from incidents.models import Membership
-
-        own = Membership.objects.filter(user=user, role=Role.COORDINATOR).values("institution_id")
-        return self.filter(institution__in=own)
 
 
 class AuditEvent(models.Model):
@@ -66,8 +53,6 @@ class AuditEvent(models.Model):
     action = models.CharField(_("actie"), max_length=30, choices=AuditAction.choices)
     subject = models.CharField(_("betreft"), max_length=254)
     changes = models.JSONField(_("wijzigingen"), default=dict, blank=True)
-
-    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -223,6 +223,9 @@ def test_a_deactivated_member_is_let_back_in_only_by_a_new_invitation(institutio
     assert user.pk == member.user.pk and user.is_active
 
 
+# The provider fixture uses the live server (for its redirect URI), so this test is
+# transactional; like every such test here it restores the serialized data afterwards.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_endpoints_command_reads_the_discovery_document(oidc_provider, capsys):
     from django.core.management import call_command
 
