@@ -289,7 +289,8 @@ def _end_sessions(user) -> int:
 
 def _membership_for_update(actor, membership: Membership) -> Membership:
     membership = (
-        Membership.objects.select_for_update()
+        # of=self: PostgreSQL locks no rows of the outer join (a researcher has none).
+        Membership.objects.select_for_update(of=("self",))
         .select_related("user", "institution")
         .get(pk=membership.pk)
     )
