@@ -1,7 +1,5 @@
 """Demo institutions with their locations, one user per role, and the researcher's API token."""
 
-from datetime import timedelta
-
 from django.contrib.auth import get_user_model
 from knox.models import AuthToken
 
@@ -75,10 +73,16 @@ def seed_users(institutions: dict[str, Institution]) -> list[tuple[str, str]]:
     return logins
 
 
+DEMO_TOKEN_NAME = "make demo"
+
+
 def research_token() -> str:
-    """A fresh API token for the demo researcher (the research API takes tokens only);
-    earlier demo tokens are revoked, so repeated demos do not pile them up."""
+    """A fresh API token for the demo researcher (the research API takes tokens only),
+    made as on the token page; the previous demo's token is revoked, so repeated demos do
+    not pile them up (the researcher's other tokens stay)."""
+    from accounts.tokens import create_token
+
     researcher = get_user_model().objects.get(username="onderzoeker")
-    AuthToken.objects.filter(user=researcher).delete()
-    _, token = AuthToken.objects.create(user=researcher, expiry=timedelta(days=30))
+    AuthToken.objects.filter(user=researcher, miv_info__name=DEMO_TOKEN_NAME).delete()
+    _, token = create_token(actor=researcher, name=DEMO_TOKEN_NAME, days=30)
     return token

@@ -14,6 +14,7 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
+from demo.accounts import seed_accounts
 from demo.closed_loop import seed_closing_notes
 from demo.data import INSTITUTIONS, SEED
 from demo.incidents import LEGACY_BRIN, seed_incidents, seed_legacy_import
@@ -47,6 +48,7 @@ def seed_demo(today: date | None = None) -> dict:
             incidents = seed_incidents(institutions, school_years, today, rng)
         responses = seed_questionnaire(institutions, school_years)
         notes = seed_closing_notes(today)
+        seed_accounts(institutions)
     if not already:
         # Outside the transaction: the import job's check and import are queued on commit.
         seed_legacy_import(institutions[LEGACY_BRIN], school_years[-2], rng)

@@ -1,13 +1,22 @@
 from django.contrib import admin
 
 from . import services
-from .models import Incident, IncidentEvent, Institution, Location, Membership
+from .models import Incident, IncidentEvent, Institution, Location
 
 
 class LocationInline(admin.TabularInline):
+    """Shown, not edited here: locations and memberships are changed through the services
+    of the accounts app (validated and audited), whose admin registers them."""
+
     model = Location
     extra = 0
     fields = ["code", "name", "municipality", "active"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Institution)
@@ -17,23 +26,6 @@ class InstitutionAdmin(admin.ModelAdmin):
     search_fields = ["brin", "name", "city"]
     readonly_fields = ["pseudonym"]
     inlines = [LocationInline]
-
-
-@admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "institution", "municipality", "active"]
-    list_filter = ["active", "institution"]
-    search_fields = ["code", "name", "institution__brin", "institution__name"]
-    list_select_related = ["institution"]
-
-
-@admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "role", "institution", "default_location", "named_access"]
-    list_filter = ["role", "institution"]
-    search_fields = ["user__username", "institution__brin"]
-    autocomplete_fields = ["institution"]
-    raw_id_fields = ["default_location"]
 
 
 class IncidentEventInline(admin.TabularInline):

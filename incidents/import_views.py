@@ -74,7 +74,11 @@ def import_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @importer_required
 def import_new(request: HttpRequest) -> HttpResponse:
-    form = ImportUploadForm(request.POST or None, request.FILES or None, user=request.user)
+    # ?kind=enrolments preselects the kind (the admin's upload links use it).
+    initial = {"kind": request.GET["kind"]} if request.GET.get("kind") in ImportKind.values else {}
+    form = ImportUploadForm(
+        request.POST or None, request.FILES or None, user=request.user, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             job = import_jobs.create_job(

@@ -10,5 +10,6 @@ def roles(request):
             "coordinator": miv_roles.is_coordinator(user),
             "researcher": miv_roles.is_researcher(user),
             "can_register": miv_roles.can_register(user),
+            "any": miv_roles.has_any_role(user),
         }
     }

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "incidents",
     "reporting",
     "questionnaire",
+    "accounts",
     "demo",
 ]
 
@@ -89,6 +90,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "miv.middleware.DatabaseUnavailableMiddleware",
+    # Notes when an API token was last used (at most once a minute per token).
+    "accounts.tokens.TokenLastUseMiddleware",
     # Last, so that it sees a failed login after authentication has run.
     "axes.middleware.AxesMiddleware",
 ]
@@ -153,6 +156,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Sign-in with the institution account (OpenID Connect); inert unless configured below.
+    "accounts.oidc.InstitutionAccountBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -286,8 +291,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "MIV API",
     "DESCRIPTION": (
         "Monitor Integrale Veiligheid: incident registration for MBO institutions. "
-        "Authenticate with `Authorization: Token <token>` (create one with "
-        "`manage.py create_api_token`) or the browser session."
+        "Authenticate with `Authorization: Token <token>` (create one at /accounts/tokens/, "
+        "*API-tokens*) or the browser session."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -378,7 +383,31 @@ MIV_SITE_URL = (
     or (f"https://{_first_host}" if not DEBUG and _first_host else "http://127.0.0.1:8000")
 ).rstrip("/")
 
+# --- Sign-in with the institution account (OpenID Connect, e.g. SURFconext) -------------------
+# Off unless OIDC_RP_CLIENT_ID and the endpoints are set; `manage.py oidc_endpoints ISSUER`
+# prints them from the provider's discovery document. See README: Institution accounts.
+OIDC_OP_ISSUER = env("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid email profile")
+# True only when the provider vouches for every e-mail address it sends (an institution's
+# own directory); otherwise the claim email_verified must be true.
+OIDC_TRUST_EMAIL = env.bool("OIDC_TRUST_EMAIL", default=False)
+OIDC_USE_PKCE = True
+OIDC_CREATE_USER = False  # accounts.oidc decides who gets an account
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc-callback"
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
+
 # --- MIV ------------------------------------------------------------------------------------
+# Invitation links work once, for this many days.
+MIV_INVITATION_DAYS = env.int("MIV_INVITATION_DAYS", default=7)
+# API tokens made in the interface are valid for at most this many days.
+MIV_TOKEN_MAX_DAYS = env.int("MIV_TOKEN_MAX_DAYS", default=365)
 # Smallest count published to researchers; counts 0 < n < k are suppressed.
 MIV_DISCLOSURE_K = env.int("MIV_DISCLOSURE_K", default=5)
 # Import files larger than MIV_IMPORT_MAX_BYTES (32 MiB by default; set with the upload

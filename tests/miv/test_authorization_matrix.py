@@ -39,8 +39,11 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.resolvers import RoutePattern
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from accounts import members, tokens
+from accounts.models import ApiTokenInfo, AuditEvent, Invitation
 from incidents.choices import ImportKind, ImportStatus, Role
 from incidents.filtersets import IncidentFilterSet
 from incidents.models import (
@@ -369,7 +372,72 @@ QUESTIONNAIRE = [
          expect(401, 403, 403, 403, 404, 403), api=True, body=lambda o: {"reason": "matrix"}),
 ]  # fmt: skip
 
-CASES = LEGACY + SUFFIXED + MISC + FIGURES + IMPORTS + PRIVACY + NEW_CASES + QUESTIONNAIRE
+# Issue 14: locations and people of an institution (coordinators: their own, 404 elsewhere),
+# researchers (administrators), invitations, API tokens, sign-in with the institution account.
+MANAGER = expect(302, 403, 200, 403, 404, 403)
+MANAGER_ACTION = expect(302, 403, 302, 403, 404, 403)
+NOBODY_HERE = expect(302, 403, 403, 403, 403, 403)  # administrators only
+ANY_ROLE = expect(302, 200, 200, 200, 200, 200)
+INST = "/accounts/institutions/"
+LOC = lambda o: f"{INST}{o['institution'].brin}/locations/{o['location'].pk}/"  # noqa: E731
+MEMBER = lambda o: f"/accounts/members/{o['registrar_membership'].pk}/"  # noqa: E731
+INVITATION = lambda o: f"/accounts/invitations/{o['invitation'].pk}/"  # noqa: E731
+ACCOUNTS = [
+    Case("accounts-index", "get", lambda o: INST, expect(302, 403, 302, 403, 302, 403),
+         targeted=False),
+    Case("locations", "get", lambda o: f"{INST}{o['institution'].brin}/locations/", MANAGER),
+    Case("location-create", "post", lambda o: f"{INST}{o['institution'].brin}/locations/",
+         MANAGER_ACTION, body=lambda o: {"code": "NIEUW", "name": "Nieuwe vestiging"}),
+    Case("location-edit", "get", LOC, MANAGER),
+    Case("location-edit-post", "post", LOC, MANAGER_ACTION,
+         body=lambda o: {"name": "Hernoemd", "municipality": "Ede"}),
+    Case("location-deactivate", "post", lambda o: LOC(o) + "deactivate/", MANAGER_ACTION),
+    Case("location-activate", "post", lambda o: LOC(o) + "activate/", MANAGER_ACTION),
+    # It has incidents: refused with a message, nothing deleted.
+    Case("location-delete", "post", lambda o: LOC(o) + "delete/", MANAGER_ACTION,
+         writes=frozenset()),
+    Case("members", "get", lambda o: f"{INST}{o['institution'].brin}/members/", MANAGER),
+    Case("invite", "get", lambda o: f"{INST}{o['institution'].brin}/invite/", MANAGER),
+    Case("invite-post", "post", lambda o: f"{INST}{o['institution'].brin}/invite/",
+         MANAGER_ACTION, body=lambda o: {"email": "nieuw@matrix.example.nl", "role": "registrar"}),
+    Case("member-edit", "get", MEMBER, MANAGER),
+    Case("member-edit-post", "post", MEMBER, MANAGER_ACTION,
+         body=lambda o: {"role": "coordinator"}),
+    Case("member-deactivate", "post", lambda o: MEMBER(o) + "deactivate/", MANAGER_ACTION),
+    Case("member-activate", "post", lambda o: MEMBER(o) + "activate/", MANAGER_ACTION),
+    Case("invitation-resend", "post", lambda o: INVITATION(o) + "resend/", MANAGER_ACTION),
+    Case("invitation-revoke", "post", lambda o: INVITATION(o) + "revoke/", MANAGER_ACTION),
+    Case("researchers", "get", lambda o: "/accounts/researchers/", NOBODY_HERE, targeted=False),
+    Case("researchers-invite", "post", lambda o: "/accounts/researchers/", NOBODY_HERE,
+         body=lambda o: {"email": "r@matrix.example.nl"}, targeted=False),
+    # The invitee's side: the link is the credential (anyone holding it), stored in the
+    # session and taken to the accept page; a wrong or spent link is 410 for everyone.
+    Case("invitation-link", "get", lambda o: f"/accounts/invitation/{o['invitation_secret']}/",
+         same_for_all(302), anonymous_to="/accounts/invitation/accept/"),
+    Case("invitation-link-wrong", "get", lambda o: "/accounts/invitation/niet-geldig/",
+         same_for_all(410), targeted=False),
+    Case("invitation-accept", "get", lambda o: "/accounts/invitation/accept/", same_for_all(410),
+         targeted=False),
+    Case("invitation-accept-post", "post", lambda o: "/accounts/invitation/accept/",
+         same_for_all(410), targeted=False),
+    # Own tokens only: another user's token is not found.
+    Case("tokens", "get", lambda o: "/accounts/tokens/", ANY_ROLE, targeted=False),
+    Case("token-create", "post", lambda o: "/accounts/tokens/", ANY_ROLE,
+         body=lambda o: {"name": "matrix", "days": "30"}, targeted=False),
+    Case("token-revoke", "post", lambda o: "/accounts/tokens/revoke/",
+         expect(302, 404, 302, 404, 404, 404), body=lambda o: {"key": o["token_key"]}),
+    # Not configured in the tests: the sign-in pages are not there; the failure page is.
+    Case("oidc-login", "get", lambda o: "/accounts/oidc/login/", same_for_all(404),
+         targeted=False),
+    Case("oidc-callback", "get", lambda o: "/accounts/oidc/callback/", same_for_all(404),
+         targeted=False),
+    Case("oidc-failed", "get", lambda o: "/accounts/oidc/failed/", same_for_all(200),
+         targeted=False),
+]  # fmt: skip
+
+CASES = (
+    LEGACY + SUFFIXED + MISC + FIGURES + IMPORTS + PRIVACY + NEW_CASES + QUESTIONNAIRE + ACCOUNTS
+)
 
 
 # --- The admin: every page, generated ---------------------------------------------------------
@@ -452,6 +520,7 @@ def _canaries(label: str) -> dict[str, str]:
         "colleague": f"Kanariecollega {label}",
         "import_error": f"Kanariefout {label}",
         "label": f"Kanarielabel {label}",
+        "invitation": f"kanarie.{label.lower()}@uitnodiging.example.nl",
         "registrar": f"matrix_registrar_{label.lower()}",
         "coordinator": f"matrix_coordinator_{label.lower()}",
         "questionnaire": f"Kanarie-open-antwoord {label}",
@@ -505,6 +574,10 @@ def _institution(brin: str, label: str) -> Objects:
     )
     Answer.objects.create(response=response, question="V1", option="other")
     OpenAnswer.objects.create(response=response, question="V1", text=canaries["questionnaire"])
+    invitation, invitation_secret = members.invite(
+        actor=None, institution=institution, email=canaries["invitation"], role=Role.REGISTRAR
+    )
+    token, _secret = tokens.create_token(actor=coordinator, name="matrix", days=30)
     figure_job = figures.create_job(YEAR, reason=JobReason.API, requested_by=coordinator)
     FigureJob.objects.filter(pk=figure_job.pk).update(status=JobStatus.DONE)
     return {
@@ -517,6 +590,10 @@ def _institution(brin: str, label: str) -> Objects:
         "registrar": registrar,
         "coordinator": coordinator,
         "canaries": canaries,
+        "registrar_membership": Membership.objects.get(user=registrar),
+        "invitation": invitation,
+        "invitation_secret": invitation_secret,
+        "token_key": token.token_key,
     }
 
 
@@ -612,6 +689,10 @@ WATCHED = (
     Answer,
     OpenAnswer,
     QuestionnaireEvent,
+    AuditEvent,
+    Invitation,
+    AuthToken,
+    ApiTokenInfo,
 )
 
 
@@ -621,6 +702,12 @@ def snapshot() -> tuple:
         for model in WATCHED:
             cursor.execute(f"SELECT * FROM {model._meta.db_table} ORDER BY 1")
             rows.append(cursor.fetchall())
+        # Accounts, without last_login (force_login writes it before each request).
+        table = get_user_model()._meta.db_table
+        cursor.execute(
+            f"SELECT id, username, email, is_active, is_superuser FROM {table} ORDER BY 1"
+        )
+        rows.append(cursor.fetchall())
     return tuple(rows)
 
 

@@ -35,7 +35,9 @@ class Command(BaseCommand):
         for username, role in result["logins"]:
             self.stdout.write(f"  {username:<22} {role}")
         self.stdout.write("")
-        self.stdout.write("Research API (token of onderzoeker, valid 30 days):")
+        self.stdout.write(
+            "Research API (token of onderzoeker, valid 30 days; more at /accounts/tokens/):"
+        )
         self.stdout.write(
             f"  curl -H 'Authorization: Token {result['research_token']}' "
             "'http://127.0.0.1:8000/api/v1/research/rates.csv?group=total'"
