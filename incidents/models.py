@@ -139,13 +139,19 @@ class LocationQuerySet(models.QuerySet):
         return self.filter(institution__memberships__user=user).distinct()
 
     def registrable_by(self, user):
-        """Active locations where the user may register incidents."""
+        """Active locations where the user may register incidents. Each location read from
+        it carries ``registrable_for`` (the user's id): proof, for the registration service,
+        that it was checked in this very query."""
         if is_administrator(user):
-            return self.filter(active=True, institution__active=True)
-        if not (user and user.is_authenticated):
+            checked = self.filter(active=True, institution__active=True)
+        elif not (user and user.is_authenticated):
             return self.none()
-        institutions = _role_institutions(user, Role.REGISTRAR, Role.COORDINATOR)
-        return self.filter(active=True, institution__active=True, institution__in=institutions)
+        else:
+            institutions = _role_institutions(user, Role.REGISTRAR, Role.COORDINATOR)
+            checked = self.filter(
+                active=True, institution__active=True, institution__in=institutions
+            )
+        return checked.annotate(registrable_for=models.Value(user.pk))
 
     def manageable_by(self, user):
         """Locations the user may create or change: coordinators manage their own."""
@@ -188,13 +194,12 @@ class Location(models.Model):
         return self.name
 
     def is_registrable_by(self, user) -> bool:
-        """``Location.objects.registrable_by(user)`` for one loaded location, without a query
-        (the memberships are cached per request; load the location with its institution)."""
-        if not (self.active and self.institution.active):
-            return False
-        if is_administrator(user):
+        """Whether the user may register an incident here now. Free for a location read
+        through ``Location.objects.registrable_by(user)`` (the form and the API read it so);
+        any other location object is checked in the database, since it may be stale."""
+        if getattr(self, "registrable_for", None) == user.pk:
             return True
-        return self.institution_id in _role_institutions(user, Role.REGISTRAR, Role.COORDINATOR)
+        return type(self).objects.registrable_by(user).filter(pk=self.pk).exists()
 
 
 # --- People --------------------------------------------------------------------------------
