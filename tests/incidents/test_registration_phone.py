@@ -39,9 +39,10 @@ def html(response) -> str:
 
 
 def test_no_registration_field_that_feeds_the_figures_has_a_default_answer(registrar_a):
-    # The model does have defaults (for the API and imports): the form must not show them.
+    # The model does have defaults (for the API and imports: "unknown", never a known answer):
+    # the form must not show them.
     assert Incident._meta.get_field("perpetrator_role").default == PerpetratorRole.UNKNOWN
-    assert Incident._meta.get_field("injury").default == Injury.NONE
+    assert Incident._meta.get_field("injury").default == Injury.UNKNOWN
 
     form = RegistrationForm(user=registrar_a)
     for name in FIGURE_FIELDS:
