@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from miv.csvfiles import ImportReport
+from miv.importreport import ImportReport
 
 from .choices import ImportKind, ImportStatus
 from .importers import ImportOptions, import_incidents, progress_cache_key, publish_progress

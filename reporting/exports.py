@@ -19,10 +19,7 @@ cells for "no value". Rates are rounded to 4 decimals in both formats, so the XL
 exactly the numbers of the CSV. Text cells that a spreadsheet would run as a formula are
 escaped (``miv.csvfiles.escape_formula``) in both.
 
-The incident list (:func:`stream_incidents_csv`, :func:`write_incidents_xlsx`): the
-standard CSV of the onboarding issue (``incidents.exporters``), streamed, and the same
-columns and escaping as XLSX (write-only workbook on a temporary file, so memory does not
-grow with the number of incidents).
+The incident list is written by :mod:`incidents.exporters`.
 """
 
 from __future__ import annotations
@@ -31,7 +28,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -39,17 +36,15 @@ from django.db.models import Count
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from incidents.choices import VictimRole
-from incidents.exporters import incident_row
-from incidents.importers import STANDARD_COLUMNS
 from incidents.models import Incident, Institution
 from miv.csvfiles import escape_formula
 from miv.schoolyear import parse_school_year
+from miv.xlsxfiles import XLSX_CONTENT_TYPE as XLSX_CONTENT_TYPE  # for the views
 from taxonomy.models import Category
 
 from . import services
@@ -60,7 +55,6 @@ from .protection import RESEARCH_VICTIM_ROLES, research_groups
 TABLES = ("delivery", "rates", "trend")
 FORMATS = ("csv", "xlsx")
 DECIMALS = 4
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ExportError(ValueError):
@@ -406,15 +400,6 @@ def _xlsx_text(value: str) -> str:
     return escape_formula(ILLEGAL_CHARACTERS_RE.sub("", value))
 
 
-def _xlsx_escaped(value: str) -> str:
-    """A cell that is already formula-escaped (``incident_row``), made storable: when
-    dropping control characters uncovers a formula, escape that too."""
-    cleaned = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if cleaned != value:
-        return escape_formula(cleaned)
-    return value
-
-
 def write_xlsx(tables: list[ExportTable], fileobj: IO[bytes]) -> None:
     """One sheet per table: bold frozen header, column widths and number formats."""
     workbook = Workbook()
@@ -439,49 +424,3 @@ def write_xlsx(tables: list[ExportTable], fileobj: IO[bytes]) -> None:
         if table.rows:
             sheet.auto_filter.ref = sheet.dimensions
     workbook.save(fileobj)
-
-
-# --- The incident list ------------------------------------------------------------------------
-
-
-class _Echo:
-    """A file-like object that hands back what is written (for streaming csv.writer)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _incidents(queryset) -> Iterator[Incident]:
-    if hasattr(queryset, "iterator"):
-        return queryset.select_related("location", "incident_type").iterator(chunk_size=2000)
-    return iter(queryset)
-
-
-def stream_incidents_csv(queryset) -> Iterator[str]:
-    """The standard CSV (``incidents.exporters``) as a stream of lines: a byte order mark,
-    the header and one line per incident, fetched in chunks. The same bytes as
-    ``write_incidents_csv(queryset, f, bom=True)``."""
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-    yield "\ufeff" + writer.writerow(STANDARD_COLUMNS)
-    for incident in _incidents(queryset):
-        yield writer.writerow(incident_row(incident))
-
-
-def write_incidents_xlsx(queryset, fileobj: IO[bytes]) -> int:
-    """The standard CSV's columns and cells (formula-escaped) as one XLSX sheet, written
-    row by row (write-only workbook). Returns the number of incidents."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=_("Incidenten"))
-    sheet.freeze_panes = "A2"
-    header = []
-    for name in STANDARD_COLUMNS:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font = Font(bold=True)
-        header.append(cell)
-    sheet.append(header)
-    count = 0
-    for incident in _incidents(queryset):
-        sheet.append([_xlsx_escaped(cell) for cell in incident_row(incident)])
-        count += 1
-    workbook.save(fileobj)
-    return count

@@ -17,8 +17,8 @@ from django.test import Client
 from django.utils import translation
 
 from incidents.choices import Status
+from incidents.columns import LIST, LIST_COLUMNS
 from incidents.exporters import write_incidents_csv
-from incidents.importers import STANDARD_COLUMNS
 from incidents.models import Incident
 from reporting import exports
 from reporting.models import InstitutionRate, SectorRate
@@ -422,6 +422,7 @@ def test_the_csv_is_the_standard_csv_streamed(listed, coordinator_a):
         Incident.objects.filter(institution=listed.institution).order_by("-occurred_on", "-id"),
         buffer,
         bom=True,
+        columns=LIST,  # issue 17: the list adds reference and status to the standard columns
     )
     assert streamed == buffer.getvalue()
 
@@ -437,7 +438,7 @@ def test_formula_cells_are_escaped_in_csv_and_xlsx(listed, coordinator_a):
     assert response["Content-Type"] == exports.XLSX_CONTENT_TYPE
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     values = list(sheet.iter_rows(values_only=True))
-    assert list(values[0]) == STANDARD_COLUMNS
+    assert list(values[0]) == LIST_COLUMNS  # issue 17: + reference, status
     assert len(values) - 1 == len(rows)
     for cells in sheet.iter_rows(min_row=2):
         for cell in cells:

@@ -1,0 +1,250 @@
+"""The writes of an incident import: new incidents and changed ones, each with its audit event.
+
+:class:`IncidentWriter` buffers the rows the importer decided on and writes them in batches,
+inside the import's one transaction. New incidents go in with :func:`miv.bulk.copy_rows`
+(binary ``COPY`` on PostgreSQL, with their ids reserved from the sequence first so that the
+events can be written in the same way); elsewhere with ``bulk_create``. Changed incidents are
+rare (a re-import with corrections) and use ``bulk_update``.
+
+The audit event of an imported incident is the one :func:`incidents.services.register_incident`
+would write: the fields that were set, personal data only as ``***``
+(:data:`incidents.columns.AUDITED`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import connection
+from django.utils import timezone
+
+from miv.bulk import copy_rows, reserve_ids
+from miv.importreport import ImportReport
+from miv.schoolyear import school_year_of
+from taxonomy.models import TaxonomyVersion
+
+from . import columns as cols
+from .choices import EventAction, Status
+from .models import Incident, IncidentEvent, Institution, Location
+from .services import MASK, MASKED_FIELDS
+
+if TYPE_CHECKING:
+    from .importers import ImportRow
+
+# What an imported incident's event records: the audited fields a file can set.
+AUDIT = tuple(c for c in cols.AUDITED if c.importable)
+INCIDENT_COLUMNS = (
+    "id",
+    "institution_id",
+    "location_id",
+    "incident_type_id",
+    "taxonomy_version_id",
+    "occurred_on",
+    "occurred_at",
+    "school_year",
+    "place",
+    "victim_role",
+    "perpetrator_role",
+    "injury",
+    "police_involved",
+    "measures",
+    "description",
+    "status",
+    "external_id",
+    "registered_by_id",
+    "created_at",
+    "updated_at",
+    "anonymised_at",
+)
+EVENT_COLUMNS = ("incident_id", "actor_id", "action", "changes", "at")
+UPDATED_FIELDS = [
+    *(c.attribute for c in cols.STANDARD if c.importable and c is not cols.EXTERNAL_ID),
+    "school_year",
+    "updated_at",
+]
+
+
+def _masked(name: str, value):
+    return (MASK if value else "") if name in MASKED_FIELDS else value
+
+
+def _audit(column: cols.Column, value):
+    if column.related:
+        return value.code
+    return column.audit(value)
+
+
+class IncidentWriter:
+    """Buffered writes of one import; see the module docstring."""
+
+    def __init__(
+        self,
+        institution: Institution,
+        *,
+        actor,
+        version: TaxonomyVersion,
+        present: set[str],
+        report: ImportReport,
+    ):
+        self.institution = institution
+        self.actor = actor
+        self.version = version
+        # The fields the file has: a column it lacks leaves an existing incident's value.
+        self.present = present
+        self.report = report
+        self.to_create: list[ImportRow] = []
+        self.to_update: list[tuple[ImportRow, int]] = []
+        self.created_locations: dict[tuple[str, str], Location] = {}
+
+    def create(self, row: ImportRow) -> None:
+        self.to_create.append(row)
+
+    def update(self, row: ImportRow, pk: int) -> None:
+        self.to_update.append((row, pk))
+
+    def clear(self) -> None:
+        self.to_create.clear()
+        self.to_update.clear()
+
+    def flush(self, batch: int) -> None:
+        """Write the buffers once they hold ``batch`` rows (0: whatever they hold)."""
+        if self.to_create and len(self.to_create) >= batch:
+            self._write_created()
+        if self.to_update and len(self.to_update) >= batch:
+            self._write_updated()
+
+    def _location(self, value) -> Location:
+        if isinstance(value, Location):
+            return value
+        code, name = value
+        location = self.created_locations.get((code, name))
+        if location is None:
+            location = Location.objects.create(institution=self.institution, code=code, name=name)
+            self.created_locations[(code, name)] = location
+        return location
+
+    def _changes(self, values: dict) -> dict:
+        # As register_incident(): the fields that were set; personal data only as ***.
+        changes = {}
+        for column in AUDIT:
+            value = values[column.attribute]
+            if value == "" or value is None:
+                continue
+            changes[column.name] = [None, _masked(column.name, _audit(column, value))]
+        return changes
+
+    def _write_created(self) -> None:
+        now = timezone.now()
+        rows = self.to_create
+        for row in rows:
+            row.values["location"] = self._location(row.values["location"])
+        years = {school_year_of(row.values["occurred_on"]) for row in rows}
+        if connection.vendor == "postgresql":
+            self._copy_created(rows, now)
+        else:
+            self._bulk_create(rows, now)
+        self.report.school_years |= years
+        self.to_create = []
+
+    def _copy_created(self, rows: list[ImportRow], now) -> None:
+        ids = reserve_ids(Incident, len(rows))
+        institution_id = self.institution.pk
+        version_id = self.version.pk
+        actor_id = self.actor.pk if self.actor is not None else None
+        incidents, events = [], []
+        for pk, row in zip(ids, rows, strict=True):
+            v = row.values
+            incidents.append(
+                (
+                    pk,
+                    institution_id,
+                    v["location"].pk,
+                    v["incident_type"].pk,
+                    version_id,
+                    v["occurred_on"],
+                    v["occurred_at"],
+                    school_year_of(v["occurred_on"]),
+                    v["place"],
+                    v["victim_role"],
+                    v["perpetrator_role"],
+                    v["injury"],
+                    v["police_involved"],
+                    v["measures"],
+                    v["description"],
+                    Status.OPEN.value,
+                    v["external_id"],
+                    actor_id,
+                    now,
+                    now,
+                    None,
+                )
+            )
+            events.append((pk, actor_id, EventAction.IMPORTED.value, self._changes(v), now))
+        copy_rows(Incident, INCIDENT_COLUMNS, incidents)
+        copy_rows(IncidentEvent, EVENT_COLUMNS, events)
+
+    def _bulk_create(self, rows: list[ImportRow], now) -> None:
+        incidents = [
+            Incident(
+                institution_id=self.institution.pk,
+                taxonomy_version=self.version,
+                school_year=school_year_of(row.values["occurred_on"]),
+                registered_by=self.actor,
+                **{c.attribute: row.values[c.attribute] for c in cols.STANDARD if c.importable},
+            )
+            for row in rows
+        ]
+        Incident.objects.bulk_create(incidents)
+        IncidentEvent.objects.bulk_create(
+            IncidentEvent(
+                incident=incident,
+                actor=self.actor,
+                action=EventAction.IMPORTED,
+                changes=self._changes(row.values),
+                at=now,
+            )
+            for incident, row in zip(incidents, rows, strict=True)
+        )
+
+    def _write_updated(self) -> None:
+        now = timezone.now()
+        existing = Incident.objects.select_related("location", "incident_type").in_bulk(
+            [pk for _row, pk in self.to_update]
+        )
+        changed, events = [], []
+        for row, pk in self.to_update:
+            incident = existing[pk]
+            before = cols.audit_snapshot(incident, AUDIT)
+            self.report.school_years.add(incident.school_year)
+            values = row.values
+            incident.location = self._location(values["location"])
+            incident.incident_type = values["incident_type"]
+            incident.occurred_on = values["occurred_on"]
+            incident.school_year = school_year_of(values["occurred_on"])
+            # Only what the file has: a column it lacks leaves the incident's value alone.
+            for name in self.present:
+                if name not in ("location", "incident_type", "occurred_on", "occurred_at"):
+                    setattr(incident, name, values[name])
+            if row.has_time:
+                incident.occurred_at = values["occurred_at"]
+            incident.updated_at = now
+            after = cols.audit_snapshot(incident, AUDIT)
+            diff = {
+                name: [_masked(name, before[name]), _masked(name, after[name])]
+                for name in before
+                if before[name] != after[name]
+            }
+            self.report.school_years.add(incident.school_year)
+            changed.append(incident)
+            events.append(
+                IncidentEvent(
+                    incident=incident,
+                    actor=self.actor,
+                    action=EventAction.IMPORTED,
+                    changes=diff,
+                    at=now,
+                )
+            )
+        Incident.objects.bulk_update(changed, UPDATED_FIELDS)
+        IncidentEvent.objects.bulk_create(events)
+        self.to_update = []
