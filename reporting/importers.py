@@ -609,3 +609,21 @@ def _write_scores(rows, report, commit) -> None:
             )
         report.committed = True
     report.sections = [(_("Scores per peiling"), sorted(per_survey.items()))]
+
+
+# --- Import jobs (the upload pages) ---------------------------------------------------------
+
+
+def run_enrolment_job(job, fileobj: BinaryIO, commit: bool, progress: Progress) -> ImportReport:
+    """An uploaded DUO file: its date of upload is the counts' source date."""
+    return import_enrolments(
+        fileobj,
+        name=job.original_name,
+        source_date=timezone.localdate(job.created_at),
+        commit=commit,
+        progress=progress,
+    )
+
+
+def run_score_job(job, fileobj: BinaryIO, commit: bool, progress: Progress) -> ImportReport:
+    return import_safety_scores(fileobj, name=job.original_name, commit=commit, progress=progress)
