@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.utils import translation
 from django.utils.functional import Promise
@@ -35,8 +35,20 @@ from miv.csvfiles import label_key
 from .choices import Injury, PerpetratorRole, Place, Status, VictimRole
 from .models import EARLIEST_INCIDENT_DATE, TEXT_MAX_LENGTH
 
-if TYPE_CHECKING:  # the import's lookups, see incidents.importers.IncidentImporter
-    from .importers import IncidentImporter
+
+class Lookups(Protocol):
+    """What a column needs from the import to clean a cell: the institution's locations,
+    the taxonomy, the options and caches (:class:`incidents.importers.IncidentImporter`)."""
+
+    institution: Any
+    options: Any
+    types: Any
+    today: date
+    parsed_dates: dict
+    locations_by_code: dict
+    locations_by_name: dict
+
+    def plan_location(self, value: str) -> tuple[str, str]: ...
 
 
 class CellError(ValueError):
@@ -168,7 +180,7 @@ class Column:
 
     # -- import --
 
-    def clean(self, raw: str, importer: IncidentImporter) -> Any:
+    def clean(self, raw: str, importer: Lookups) -> Any:
         """The value of a non-empty cell; raises :class:`CellError`."""
         return raw
 

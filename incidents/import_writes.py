@@ -13,7 +13,8 @@ would write: the fields that were set, personal data only as ``***``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -27,9 +28,6 @@ from . import columns as cols
 from .choices import EventAction, Status
 from .models import Incident, IncidentEvent, Institution, Location
 from .services import MASK, MASKED_FIELDS
-
-if TYPE_CHECKING:
-    from .importers import ImportRow
 
 # What an imported incident's event records: the audited fields a file can set.
 AUDIT = tuple(c for c in cols.AUDITED if c.importable)
@@ -62,6 +60,24 @@ UPDATED_FIELDS = [
     "school_year",
     "updated_at",
 ]
+
+
+@dataclass(slots=True)
+class ImportRow:
+    """One valid row: its line and its values by model attribute (``location`` holds a
+    :class:`Location` or a planned ``(code, name)``, ``incident_type`` an IncidentType)."""
+
+    line: int
+    values: dict[str, Any]
+    has_time: bool
+
+    def key(self, name: str):
+        if name == "location_id":
+            location = self.values["location"]
+            return location.pk if isinstance(location, Location) else ("new", *location)
+        if name == "incident_type_id":
+            return self.values["incident_type"].pk
+        return self.values[name]
 
 
 def _masked(name: str, value):

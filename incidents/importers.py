@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -52,7 +52,7 @@ from taxonomy.models import TaxonomyVersion
 from . import columns as cols
 from .choices import Status
 from .columns import STANDARD_COLUMNS, CellError, Column, short
-from .import_writes import IncidentWriter
+from .import_writes import ImportRow, IncidentWriter
 from .label_mapping import (
     MappingEntry,
     TypeIndex,
@@ -146,24 +146,6 @@ def _key_value(value):
     if isinstance(value, date | time):
         return value.isoformat()
     return value
-
-
-@dataclass(slots=True)
-class ImportRow:
-    """One valid row: its line and its values by model attribute (``location`` holds a
-    :class:`Location` or a planned ``(code, name)``, ``incident_type`` an IncidentType)."""
-
-    line: int
-    values: dict[str, Any]
-    has_time: bool
-
-    def key(self, name: str):
-        if name == "location_id":
-            location = self.values["location"]
-            return location.pk if isinstance(location, Location) else ("new", *location)
-        if name == "incident_type_id":
-            return self.values["incident_type"].pk
-        return self.values[name]
 
 
 class IncidentImporter(Importer):
