@@ -11,13 +11,17 @@ Yearly figures (:func:`yearly_tables`), three tables for one institution and sch
    student, staff), next to the sector mean (unweighted, t-interval) and k.
 3. ``trend``: the same for every earlier school year with figures.
 
-Formats: **XLSX** (one sheet per table, frozen bold header, column names in the user's
-language) and **CSV**: one table per file (``?table=delivery|rates|trend``), or, without a
-table, a **zip** with the three CSV files. CSV files are UTF-8 with a byte order mark (so
-Excel reads accented letters), comma separated, CRLF, "." as decimal separator, empty
-cells for "no value". Rates are rounded to 4 decimals in both formats, so the XLSX holds
-exactly the numbers of the CSV. Text cells that a spreadsheet would run as a formula are
-escaped (``miv.csvfiles.escape_formula``) in both.
+Formats: **XLSX** (one sheet per table named ``delivery``, ``rates``, ``trend``, frozen bold
+header, and a sheet ``codebook``) and **CSV**: one table per file
+(``?table=delivery|rates|trend``), or, without a table, a **zip** with the three CSV files
+and ``codebook.csv``. Sheet and column names are stable machine names (``rate``,
+``ci_low``), the same in every interface language; the codebook gives each column's label
+in the user's language (``docs/files.md`` documents them all). Codes (``victim_role_code``,
+``group_code``) are stable too; the label columns beside them follow the language. CSV files
+are UTF-8 with a byte order mark (so Excel reads accented letters), comma separated, CRLF,
+"." as decimal separator, empty cells for "no value". Rates are rounded to 4 decimals in
+both formats, so the XLSX holds exactly the numbers of the CSV. Text cells that a
+spreadsheet would run as a formula are escaped (``miv.csvfiles.escape_formula``) in both.
 
 The incident list is written by :mod:`incidents.exporters`.
 """
@@ -64,6 +68,9 @@ class ExportError(ValueError):
 
 @dataclass
 class Column:
+    """One column of an export table: ``key`` is its machine name in the file, ``header``
+    its label for people (in the codebook)."""
+
     key: str
     header: str
     number_format: str | None = None
@@ -80,7 +87,12 @@ class ExportTable:
     rows: list[list[Any]] = field(default_factory=list)
 
     def header(self) -> list[str]:
+        """The columns' labels for people, in the active language."""
         return [c.header for c in self.columns]
+
+    def keys(self) -> list[str]:
+        """The columns' machine names: the header row of every file."""
+        return [c.key for c in self.columns]
 
 
 # --- What may be exported ---------------------------------------------------------------------
@@ -376,7 +388,7 @@ def write_csv(table: ExportTable, fileobj: IO[str]) -> None:
     """One table as CSV to a text file opened with ``newline=""``."""
     fileobj.write("\ufeff")
     writer = csv.writer(fileobj, lineterminator="\r\n")
-    writer.writerow([escape_formula(h) for h in table.header()])
+    writer.writerow(table.keys())
     for row in table.rows:
         writer.writerow([_csv_value(v) for v in row])
 
@@ -387,10 +399,26 @@ def csv_bytes(table: ExportTable) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+CODEBOOK = "codebook"
+
+
+def codebook_table(tables: list[ExportTable]) -> ExportTable:
+    """What each column of ``tables`` is, for people: sheet (table), column (machine name)
+    and label in the active language."""
+    columns = [
+        Column("sheet", _("Tabel"), width=12),
+        Column("column", _("Kolom"), width=20),
+        Column("label", _("Betekenis"), width=40),
+    ]
+    rows = [[t.key, c.key, c.header] for t in tables for c in t.columns]
+    return ExportTable(CODEBOOK, _("Codeboek"), columns, rows)
+
+
 def write_zip(tables: list[ExportTable], fileobj: IO[bytes], stem: str) -> None:
-    """The tables as CSV files in one zip: ``<stem>-delivery.csv`` and so on."""
+    """The tables as CSV files in one zip: ``<stem>-delivery.csv`` and so on, and
+    ``<stem>-codebook.csv``."""
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for table in tables:
+        for table in [*tables, codebook_table(tables)]:
             archive.writestr(f"{stem}-{table.key}.csv", csv_bytes(table))
 
 
@@ -401,13 +429,14 @@ def _xlsx_text(value: str) -> str:
 
 
 def write_xlsx(tables: list[ExportTable], fileobj: IO[bytes]) -> None:
-    """One sheet per table: bold frozen header, column widths and number formats."""
+    """One sheet per table, named by its key: bold frozen header of machine names, column
+    widths and number formats; then the sheet ``codebook``."""
     workbook = Workbook()
     workbook.remove(workbook.active)
     bold = Font(bold=True)
-    for table in tables:
-        sheet = workbook.create_sheet(title=table.title[:31])
-        sheet.append([_xlsx_text(h) for h in table.header()])
+    for table in [*tables, codebook_table(tables)]:
+        sheet = workbook.create_sheet(title=table.key[:31])
+        sheet.append(table.keys())
         for cell in sheet[1]:
             cell.font = bold
         for row in table.rows:
