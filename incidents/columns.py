@@ -155,6 +155,8 @@ class Column:
     missing: Promise | None = None
     # The model field is a foreign key and the file holds the related object's code.
     related = False
+    # Values come from a fixed set MIV writes itself (dates, choices): never a formula.
+    formula_safe = False
 
     def __post_init__(self) -> None:
         self.source = self.source or self.name
@@ -221,6 +223,8 @@ class DateColumn(Column):
     """The day; a time after the date (``14-03-2023 10:15``) fills ``occurred_at`` when the
     file has no time of its own."""
 
+    formula_safe = True
+
     def to_text(self, value):
         return value.isoformat() if value else ""
 
@@ -250,6 +254,8 @@ class DateColumn(Column):
 
 
 class TimeColumn(Column):
+    formula_safe = True
+
     def to_text(self, value):
         return time_text(value)
 
@@ -289,6 +295,8 @@ class TypeColumn(Column):
 class ChoiceColumn(Column):
     """A choice by its stable value, or its Dutch or English label."""
 
+    formula_safe = True
+
     def __init__(self, *args, choices, **kwargs):
         super().__init__(*args, **kwargs)
         self.choices = choices
@@ -316,6 +324,8 @@ class ChoiceColumn(Column):
 
 
 class BooleanColumn(Column):
+    formula_safe = True
+
     def to_text(self, value):
         return "ja" if value else "nee"
 
@@ -348,6 +358,8 @@ class TextColumn(Column):
 
 
 class ReferenceColumn(Column):
+    formula_safe = True
+
     def to_text(self, value):
         return f"MIV-{value:06d}"
 

@@ -71,13 +71,34 @@ class ImportRow:
     values: dict[str, Any]
     has_time: bool
 
-    def key(self, name: str):
-        if name == "location_id":
-            location = self.values["location"]
-            return location.pk if isinstance(location, Location) else ("new", *location)
-        if name == "incident_type_id":
-            return self.values["incident_type"].pk
-        return self.values[name]
+    def key(self, names: list[str]) -> tuple:
+        """The values of ``names`` (model attributes; ``location_id`` and
+        ``incident_type_id`` as primary keys, a planned location as its code and name)."""
+        values = self.values
+        out = []
+        for name in names:
+            if name == "location_id":
+                location = values["location"]
+                out.append(location.pk if isinstance(location, Location) else ("new", *location))
+            elif name == "incident_type_id":
+                out.append(values["incident_type"].pk)
+            else:
+                out.append(values[name])
+        return tuple(out)
+
+
+def _audit_converter(column: cols.Column):
+    if column.related:
+        return lambda value: value.code
+    if isinstance(column, cols.DateColumn | cols.TimeColumn):
+        return lambda value: value.isoformat()
+    return lambda value: value
+
+
+# (name in the event, model attribute, how the value is recorded, personal data)
+_AUDIT_CONVERSIONS = [
+    (c.name, c.attribute, _audit_converter(c), c.name in MASKED_FIELDS) for c in AUDIT
+]
 
 
 def _masked(name: str, value):
@@ -142,11 +163,11 @@ class IncidentWriter:
     def _changes(self, values: dict) -> dict:
         # As register_incident(): the fields that were set; personal data only as ***.
         changes = {}
-        for column in AUDIT:
-            value = values[column.attribute]
+        for name, attribute, convert, masked in _AUDIT_CONVERSIONS:
+            value = values[attribute]
             if value == "" or value is None:
                 continue
-            changes[column.name] = [None, _masked(column.name, _audit(column, value))]
+            changes[name] = [None, MASK if masked else convert(value)]
         return changes
 
     def _write_created(self) -> None:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
@@ -133,19 +132,11 @@ class ImportOptions:
         }
 
 
-def _digest(values: Iterable) -> bytes:
+def _digest(values: tuple) -> bytes:
     """A fingerprint of an incident's fields, to recognise a row that is already there
-    without holding every existing description in memory."""
-    plain = tuple(str(v) if isinstance(v, str) else v for v in values)
-    return hashlib.blake2b(repr(plain).encode(), digest_size=16).digest()
-
-
-def _key_value(value):
-    if value is None:
-        return ""
-    if isinstance(value, date | time):
-        return value.isoformat()
-    return value
+    without holding every existing description in memory. Both sides give the same Python
+    types (ints, dates, times, None, str), so their ``repr`` compares them."""
+    return hashlib.blake2b(repr(values).encode(), digest_size=16).digest()
 
 
 class IncidentImporter(Importer):
@@ -429,8 +420,8 @@ class IncidentImporter(Importer):
         )
         for pk, external_id, status, *values in rows:
             by_name = dict(zip(KEY_FIELDS, values, strict=True))
-            with_time = _digest(_key_value(by_name[n]) for n in self.key_with)
-            without_time = _digest(_key_value(by_name[n]) for n in self.key_without)
+            with_time = _digest(tuple(by_name[n] for n in self.key_with))
+            without_time = _digest(tuple(by_name[n] for n in self.key_without))
             if external_id:
                 self.by_external[external_id] = (
                     pk,
@@ -446,7 +437,7 @@ class IncidentImporter(Importer):
 
     def _decide(self, row: ImportRow) -> None:
         names = self.key_with if row.has_time else self.key_without
-        digest = _digest(_key_value(row.key(n)) for n in names)
+        digest = _digest(row.key(names))
         external_id = row.values["external_id"]
         id_header = self.header_of(cols.EXTERNAL_ID)
         if external_id:
