@@ -30,14 +30,12 @@ running ``full_clean()`` per row would cost several queries per row. The writes 
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import BinaryIO
 
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -51,6 +49,7 @@ from taxonomy.models import TaxonomyVersion
 from . import columns as cols
 from .choices import Status
 from .columns import STANDARD_COLUMNS, CellError, Column, short
+from .import_matching import IMPORTED, ExistingIncidents
 from .import_writes import ImportRow, IncidentWriter
 from .label_mapping import (
     MappingEntry,
@@ -60,7 +59,7 @@ from .label_mapping import (
     save_mapping,
     stored_mapping,
 )
-from .models import Incident, Institution, Location
+from .models import Institution, Location
 from .services import notify_incidents_changed
 
 __all__ = [
@@ -80,13 +79,6 @@ LABEL_ALIASES = [
     ["soort", "soortincident", "kind"],
 ]
 _CODE_PATTERN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
-IMPORTED = tuple(c for c in cols.STANDARD if c.importable)
-# What identifies an incident's content (model attribute names). Location, type and date are
-# in every file; the others count only when the file has their column, so that re-importing
-# a legacy export that lacks, say, the victim's role neither duplicates nor overwrites an
-# incident whose role a coordinator has filled in since.
-KEY_FIELDS = [c.attname for c in IMPORTED if c is not cols.EXTERNAL_ID]
-ALWAYS = {cols.LOCATION.attname, cols.INCIDENT_TYPE.attname, cols.OCCURRED_ON.attname}
 
 
 @dataclass
@@ -130,13 +122,6 @@ class ImportOptions:
             cols.LOCATION.name: (self.location_column, "--location-column"),
             cols.EXTERNAL_ID.name: (self.id_column, "--id-column"),
         }
-
-
-def _digest(values: tuple) -> bytes:
-    """A fingerprint of an incident's fields, to recognise a row that is already there
-    without holding every existing description in memory. Both sides give the same Python
-    types (ints, dates, times, None, str), so their ``repr`` compares them."""
-    return hashlib.blake2b(repr(values).encode(), digest_size=16).digest()
 
 
 class IncidentImporter(Importer):
@@ -198,7 +183,7 @@ class IncidentImporter(Importer):
         self.readers = [r for r in self.readers if r[1] is not None]
         self.defaults = {c.attribute: c.default for c in IMPORTED}
         self.present = {c.attribute for c, _i, _h in self.readers}
-        self._load_existing()
+        self.existing = ExistingIncidents(self.institution, self.present)
         if self.commit:
             self.writer = IncidentWriter(
                 self.institution,
@@ -397,47 +382,8 @@ class IncidentImporter(Importer):
 
     # -- existing incidents and decisions --
 
-    def _load_existing(self) -> None:
-        """What the institution already has: incidents by external id (with fingerprints
-        to tell unchanged from changed) and fingerprints of those without one.
-
-        Each incident gets two fingerprints over the fields this file has: with and without
-        the time (a row carries a time when the file has a time column or its date has one).
-        """
-        present = {c.attname for c in IMPORTED if c.attribute in self.present}
-        self.key_without = [
-            n for n in KEY_FIELDS if (n in ALWAYS or n in present) and n != "occurred_at"
-        ]
-        self.key_with = [*self.key_without, "occurred_at"]
-        self.by_external: dict[str, tuple[int, str, bytes, bytes, int, int]] = {}
-        self.existing_with: Counter[bytes] = Counter()
-        self.existing_without: Counter[bytes] = Counter()
-        rows = (
-            Incident.objects.filter(institution=self.institution)
-            .order_by()
-            .values_list("pk", "external_id", "status", *KEY_FIELDS)
-            .iterator(chunk_size=5000)
-        )
-        for pk, external_id, status, *values in rows:
-            by_name = dict(zip(KEY_FIELDS, values, strict=True))
-            with_time = _digest(tuple(by_name[n] for n in self.key_with))
-            without_time = _digest(tuple(by_name[n] for n in self.key_without))
-            if external_id:
-                self.by_external[external_id] = (
-                    pk,
-                    status,
-                    with_time,
-                    without_time,
-                    by_name["location_id"],
-                    by_name["incident_type_id"],
-                )
-            else:
-                self.existing_with[with_time] += 1
-                self.existing_without[without_time] += 1
-
     def _decide(self, row: ImportRow) -> None:
-        names = self.key_with if row.has_time else self.key_without
-        digest = _digest(row.key(names))
+        digest = self.existing.fingerprint(row)
         external_id = row.values["external_id"]
         id_header = self.header_of(cols.EXTERNAL_ID)
         if external_id:
@@ -451,7 +397,7 @@ class IncidentImporter(Importer):
                 )
                 return
             self.seen_external[external_id] = row.line
-            existing = self.by_external.get(external_id)
+            existing = self.existing.by_external.get(external_id)
             if existing is not None:
                 pk, status, with_time, without_time, location_id, type_id = existing
                 if digest == (with_time if row.has_time else without_time):
@@ -477,7 +423,8 @@ class IncidentImporter(Importer):
                 return
         else:
             self.file_keys[digest] += 1
-            existing_keys = self.existing_with if row.has_time else self.existing_without
+            existing = self.existing
+            existing_keys = existing.with_time if row.has_time else existing.without_time
             if self.file_keys[digest] <= existing_keys[digest]:
                 self.report.unchanged += 1
                 self._count(row)
@@ -583,13 +530,3 @@ def import_incidents(
         commit=commit,
     )
     return run_import(importer, source, name=name, progress=progress)
-
-
-def progress_cache_key(job_id) -> str:
-    return f"miv:import-progress:{job_id}"
-
-
-def publish_progress(job_id, fraction: float) -> None:
-    """Progress is also published through the cache: inside the import transaction an
-    update of the job row would stay invisible to the page until the very end."""
-    cache.set(progress_cache_key(job_id), int(fraction * 100), timeout=3600)
