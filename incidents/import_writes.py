@@ -13,13 +13,14 @@ would write: the fields that were set, personal data only as ``***``
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
-from miv.bulk import copy_rows, reserve_ids
+from miv.bulk import NULL, copy_field, copy_text, reserve_ids
 from miv.importreport import ImportReport
 from miv.schoolyear import school_year_of
 from taxonomy.models import TaxonomyVersion
@@ -184,41 +185,35 @@ class IncidentWriter:
         self.to_create = []
 
     def _copy_created(self, rows: list[ImportRow], now) -> None:
+        """PostgreSQL: the batch as two COPY streams in text format, written by hand (one
+        string per table instead of a Python call per value: most of the import's write
+        time otherwise)."""
         ids = reserve_ids(Incident, len(rows))
-        institution_id = self.institution.pk
-        version_id = self.version.pk
-        actor_id = self.actor.pk if self.actor is not None else None
+        actor = str(self.actor.pk) if self.actor is not None else NULL
+        stamp = now.isoformat()
+        # The columns that are the same for every row of this import.
+        fixed_head = f"{self.institution.pk}\t"
+        fixed_type = f"\t{self.version.pk}\t"
+        fixed_tail = f"\t{actor}\t{stamp}\t{stamp}\t{NULL}\n"
+        event_tail = f"\t{stamp}\n"
+        event_head = f"\t{actor}\t{EventAction.IMPORTED.value}\t"
         incidents, events = [], []
         for pk, row in zip(ids, rows, strict=True):
             v = row.values
+            day = v["occurred_on"]
+            at = v["occurred_at"]
             incidents.append(
-                (
-                    pk,
-                    institution_id,
-                    v["location"].pk,
-                    v["incident_type"].pk,
-                    version_id,
-                    v["occurred_on"],
-                    v["occurred_at"],
-                    school_year_of(v["occurred_on"]),
-                    v["place"],
-                    v["victim_role"],
-                    v["perpetrator_role"],
-                    v["injury"],
-                    v["police_involved"],
-                    v["measures"],
-                    v["description"],
-                    Status.OPEN.value,
-                    v["external_id"],
-                    actor_id,
-                    now,
-                    now,
-                    None,
-                )
+                f"{pk}\t{fixed_head}{v['location'].pk}\t{v['incident_type'].pk}{fixed_type}"
+                f"{day.isoformat()}\t{at.isoformat() if at is not None else NULL}\t"
+                f"{school_year_of(day)}\t{v['place']}\t{v['victim_role']}\t"
+                f"{v['perpetrator_role']}\t{v['injury']}\t{'t' if v['police_involved'] else 'f'}\t"
+                f"{copy_field(v['measures'])}\t{copy_field(v['description'])}\t"
+                f"{Status.OPEN.value}\t{copy_field(v['external_id'])}{fixed_tail}"
             )
-            events.append((pk, actor_id, EventAction.IMPORTED.value, self._changes(v), now))
-        copy_rows(Incident, INCIDENT_COLUMNS, incidents)
-        copy_rows(IncidentEvent, EVENT_COLUMNS, events)
+            changes = json.dumps(self._changes(v), ensure_ascii=False)
+            events.append(f"{pk}{event_head}{copy_field(changes)}{event_tail}")
+        copy_text(Incident, INCIDENT_COLUMNS, "".join(incidents))
+        copy_text(IncidentEvent, EVENT_COLUMNS, "".join(events))
 
     def _bulk_create(self, rows: list[ImportRow], now) -> None:
         incidents = [
