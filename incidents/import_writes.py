@@ -1,8 +1,8 @@
 """The writes of an incident import: new incidents and changed ones, each with its audit event.
 
 :class:`IncidentWriter` buffers the rows the importer decided on and writes them in batches,
-inside the import's one transaction. New incidents go in with :func:`miv.bulk.copy_rows`
-(binary ``COPY`` on PostgreSQL, with their ids reserved from the sequence first so that the
+inside the import's one transaction. New incidents go in with :func:`miv.bulk.copy_text`
+(``COPY`` in text format on PostgreSQL, with their ids reserved from the sequence first so that the
 events can be written in the same way); elsewhere with ``bulk_create``. Changed incidents are
 rare (a re-import with corrections) and use ``bulk_update``.
 

@@ -1,14 +1,11 @@
-"""Writing many rows at once: binary ``COPY`` on PostgreSQL, one ``executemany`` elsewhere.
+"""Writing many rows at once on PostgreSQL: ``COPY ... FROM STDIN``.
 
 ``bulk_create`` builds a model object per row and an ``INSERT`` with a parameter per value;
 for an import of 100,000 incidents with their audit events that is most of the time. Here the
-caller gives plain tuples in the order of ``columns`` (database attribute names: ``location_id``)
-and, on PostgreSQL, psycopg streams them in its binary format. Primary keys the caller needs
-(to write related rows in the same run) are taken from the table's sequence first, with
+caller writes PostgreSQL's COPY text format itself (fields escaped with :func:`copy_field`),
+one string per batch, and :func:`copy_text` streams it. Primary keys the caller needs (to
+write related rows in the same run) are taken from the table's sequence first, with
 :func:`reserve_ids`.
-
-:func:`copy_text` is the fastest path when the caller can write PostgreSQL's text format
-itself (:func:`copy_field`): one string per batch instead of a Python call per value.
 
 No model logic runs: no ``save()``, no signals, no ``auto_now``; the caller fills every column
 it names and has validated the values (constraints and foreign keys are still checked by the
@@ -17,41 +14,10 @@ database).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 
 from django.db import connection
 from django.db.models import Model
-
-# PostgreSQL type names for psycopg's binary COPY, by Django's column type.
-_BINARY_TYPES = {
-    "bigint": "int8",
-    "integer": "int4",
-    "smallint": "int2",
-    "double precision": "float8",
-    "boolean": "bool",
-    "date": "date",
-    "time": "time",
-    "timestamp with time zone": "timestamptz",
-    "jsonb": "jsonb",
-    "text": "text",
-    "uuid": "uuid",
-}
-
-
-def _binary_types(model: type[Model], columns: Sequence[str]) -> list[str]:
-    fields = {f.attname: f for f in model._meta.concrete_fields}
-    types = []
-    for column in columns:
-        db_type = fields[column].db_type(connection) or ""
-        if db_type.startswith("varchar"):
-            types.append("text")
-        elif db_type.startswith(("bigint", "integer", "smallint")):
-            types.append(_BINARY_TYPES[db_type.split()[0]])
-        else:
-            types.append(_BINARY_TYPES[db_type])
-    return types
 
 
 def reserve_ids(model: type[Model], count: int) -> list[int]:
@@ -66,52 +32,6 @@ def reserve_ids(model: type[Model], count: int) -> list[int]:
             [table, pk, count],
         )
         return [row[0] for row in cursor.fetchall()]
-
-
-def copy_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence]) -> None:
-    """Insert ``rows`` (tuples in the order of ``columns``) into ``model``'s table. JSON
-    columns take Python values (dicts, lists)."""
-    fields = {f.attname: f for f in model._meta.concrete_fields}
-    json_positions = [
-        i for i, c in enumerate(columns) if fields[c].get_internal_type() == "JSONField"
-    ]
-    table = connection.ops.quote_name(model._meta.db_table)
-    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-    if connection.vendor == "postgresql":
-        from psycopg.types.json import Jsonb
-
-        with connection.cursor() as cursor:
-            sql = f"COPY {table} ({quoted}) FROM STDIN (FORMAT BINARY)"
-            with cursor.cursor.copy(sql) as copy:
-                copy.set_types(_binary_types(model, columns))
-                if json_positions:
-                    for row in rows:
-                        row = list(row)
-                        for i in json_positions:
-                            row[i] = Jsonb(row[i])
-                        copy.write_row(row)
-                else:
-                    for row in rows:
-                        copy.write_row(row)
-        return
-    # Other databases: adapt what the driver cannot take as it is.
-    datetime_positions = [
-        i for i, c in enumerate(columns) if fields[c].get_internal_type() == "DateTimeField"
-    ]
-    adapted = []
-    for row in rows:
-        row = list(row)
-        for i in json_positions:
-            row[i] = json.dumps(row[i])
-        for i in datetime_positions:
-            if isinstance(row[i], datetime):
-                row[i] = connection.ops.adapt_datetimefield_value(row[i])
-        adapted.append(row)
-    if not adapted:
-        return
-    placeholders = ", ".join(["%s"] * len(columns))
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})", adapted)
 
 
 # PostgreSQL COPY text format: backslash, tab, newline and carriage return are escaped.
