@@ -1,7 +1,6 @@
-"""Demo incidents: a few thousand over the demo school years, and a legacy TOPdesk export that
-goes through the import page with its label mapping."""
+"""Demo incidents: a few thousand over the demo school years, and a legacy TOPdesk export
+(an Excel workbook) that goes through the import page with its label mapping."""
 
-import csv
 import io
 import random
 from datetime import date, datetime, time, timedelta
@@ -9,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from openpyxl import Workbook
 
 from demo.data import (
     DESCRIPTIONS,
@@ -32,6 +32,7 @@ from incidents.choices import (
 from incidents.importers import MappingEntry, save_mapping
 from incidents.models import Incident, IncidentEvent, Institution, Membership
 from miv.schoolyear import school_year_bounds, school_year_of
+from miv.xlsxfiles import XLSX_CONTENT_TYPE
 from reporting.models import StudentCount
 from taxonomy.models import IncidentType, TaxonomyVersion
 
@@ -159,27 +160,26 @@ LEGACY_ROWS = 48
 
 
 def legacy_export(institution: Institution, school_year: str, rng: random.Random) -> bytes:
-    """The TOPdesk-style export: ``;``-separated, Windows-1252, dates as Dutch Excel writes
-    them, locations by name."""
+    """The TOPdesk-style export as the coordinator saves it from Excel: a workbook (XLSX)
+    with Dutch column names, date-time cells, locations by name and the register's own
+    category labels."""
     first, last = school_year_bounds(school_year)
     locations = list(institution.locations.order_by("code").values_list("name", flat=True))
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["Incidentnummer", "Aanmelddatum", "Vestiging", "Categorie", "Subcategorie"])
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Meldingen")
+    sheet.append(["Incidentnummer", "Aanmelddatum", "Vestiging", "Categorie", "Subcategorie"])
     labels = sorted(LEGACY_LABELS)
     for n in range(1, LEGACY_ROWS + 1):
         day = first + timedelta(days=rng.randint(0, (last - first).days))
         category, _, sub = rng.choice(labels).partition(" > ")
-        writer.writerow(
-            [
-                f"TD-{first.year}-{n:04d}",
-                f"{day:%d-%m-%Y} {rng.randint(8, 16):02d}:{rng.choice((0, 15, 30, 45)):02d}",
-                rng.choice(locations),
-                category,
-                sub,
-            ]
+        at = time(rng.randint(8, 16), rng.choice((0, 15, 30, 45)))
+        sheet.append(
+            [f"TD-{first.year}-{n:04d}", datetime.combine(day, at), rng.choice(locations)]
+            + [category, sub]
         )
-    return out.getvalue().encode("cp1252")
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
 
 
 def seed_legacy_import(institution: Institution, school_year: str, rng: random.Random) -> None:
@@ -191,9 +191,9 @@ def seed_legacy_import(institution: Institution, school_year: str, rng: random.R
         actor=coordinator,
     )
     upload = SimpleUploadedFile(
-        f"topdesk-export-{school_year}.csv",
+        f"topdesk-export-{school_year}.xlsx",
         legacy_export(institution, school_year, rng),
-        content_type="text/csv",
+        content_type=XLSX_CONTENT_TYPE,
     )
     job = import_jobs.create_job(
         user=coordinator, kind=ImportKind.INCIDENTS, upload=upload, institution=institution

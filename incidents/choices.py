@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from miv.choices import JobStatus
+
 
 class InstitutionKind(models.TextChoices):
     ROC = "roc", _("ROC (regionaal opleidingencentrum)")
@@ -92,13 +94,14 @@ class ImportKind(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
-    """Life of an import job: checked first (dry run), imported only after confirmation."""
+    """Life of an import job: checked first (dry run), imported only after confirmation.
+    The states an import passes through, out of the shared :class:`miv.choices.JobStatus`."""
 
-    QUEUED = "queued", _("Wacht op controle")
-    VALIDATING = "validating", _("Wordt gecontroleerd")
-    VALIDATED = "validated", _("Gecontroleerd, wacht op bevestiging")
-    INVALID = "invalid", _("Afgekeurd")
-    IMPORTING = "importing", _("Wordt geïmporteerd")
-    DONE = "done", _("Geïmporteerd")
-    FAILED = "failed", _("Mislukt")
-    CANCELLED = "cancelled", _("Geannuleerd")
+    QUEUED = JobStatus.QUEUED.value, JobStatus.QUEUED.label
+    VALIDATING = JobStatus.VALIDATING.value, JobStatus.VALIDATING.label
+    VALIDATED = JobStatus.VALIDATED.value, JobStatus.VALIDATED.label
+    INVALID = JobStatus.INVALID.value, JobStatus.INVALID.label
+    IMPORTING = JobStatus.IMPORTING.value, JobStatus.IMPORTING.label
+    DONE = JobStatus.DONE.value, JobStatus.DONE.label
+    FAILED = JobStatus.FAILED.value, JobStatus.FAILED.label
+    CANCELLED = JobStatus.CANCELLED.value, JobStatus.CANCELLED.label

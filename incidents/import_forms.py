@@ -11,6 +11,10 @@ from taxonomy.models import IncidentType
 from .choices import ImportKind
 from .models import Institution, LabelMapping, is_administrator
 
+ACCEPTED = (
+    ".csv,.txt,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+)
+
 
 class ImportUploadForm(forms.Form):
     """Upload a file: coordinators an incident file for their institution, administrators
@@ -24,9 +28,12 @@ class ImportUploadForm(forms.Form):
         help_text=_("Alleen voor incidenten."),
     )
     file = forms.FileField(
-        label=_("Bestand (CSV)"),
-        help_text=_("; of , gescheiden, UTF-8 of Windows-1252; eerste regel met kolomnamen."),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,text/csv"}),
+        label=_("Bestand (CSV of Excel)"),
+        help_text=_(
+            "CSV (; of , gescheiden, UTF-8 of Windows-1252) of een Excel-werkmap (xlsx, het "
+            "eerste werkblad); eerste regel met kolomnamen."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED}),
     )
     create_locations = forms.BooleanField(label=_("Onbekende vestigingen aanmaken"), required=False)
     date_column = forms.CharField(label=_("Kolom met de datum"), required=False, max_length=100)
@@ -159,4 +166,7 @@ def mapping_formset(extra: int):
 class MappingUploadForm(forms.Form):
     """A mapping CSV (``source_label,incident_type``) to add to the stored mapping."""
 
-    file = forms.FileField(label=_("Koppeltabel (CSV)"))
+    file = forms.FileField(
+        label=_("Koppeltabel (CSV of Excel)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED}),
+    )

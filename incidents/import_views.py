@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from functools import wraps
 
 from django.contrib import messages
@@ -50,9 +51,9 @@ def importer_required(view):
     return wrapper
 
 
-def _job_or_404(request: HttpRequest, pk: int) -> ImportJob:
+def _job_or_404(request: HttpRequest, pk) -> ImportJob:
     return get_object_or_404(
-        ImportJob.objects.visible_to(request.user).select_related("institution", "uploaded_by"),
+        ImportJob.objects.visible_to(request.user).select_related("institution", "requested_by"),
         pk=pk,
     )
 
@@ -61,7 +62,7 @@ def _job_or_404(request: HttpRequest, pk: int) -> ImportJob:
 @require_GET
 @importer_required
 def import_list(request: HttpRequest) -> HttpResponse:
-    jobs = ImportJob.objects.visible_to(request.user).select_related("institution", "uploaded_by")
+    jobs = ImportJob.objects.visible_to(request.user).select_related("institution", "requested_by")
     institutions = Institution.objects.manageable_by(request.user)
     return render(
         request,
@@ -106,7 +107,7 @@ def _detail_context(request: HttpRequest, job: ImportJob) -> dict:
 @never_cache
 @require_GET
 @importer_required
-def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def import_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     job = _job_or_404(request, pk)
     return render(request, "incidents/imports/detail.html", _detail_context(request, job))
 
@@ -114,7 +115,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @require_GET
 @importer_required
-def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+def import_progress(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     """The progress fragment that htmx polls. When the job stops running the whole page is
     reloaded (``HX-Refresh``) to show the summary; without htmx this is the detail page."""
     job = _job_or_404(request, pk)
@@ -128,7 +129,7 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @importer_required
-def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+def import_confirm(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     job = _job_or_404(request, pk)
     if import_jobs.confirm_job(job):
         messages.success(request, _("De import is gestart."))
@@ -139,7 +140,7 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @importer_required
-def import_revalidate(request: HttpRequest, pk: int) -> HttpResponse:
+def import_revalidate(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     job = _job_or_404(request, pk)
     if import_jobs.revalidate_job(job):
         messages.success(request, _("Het bestand wordt opnieuw gecontroleerd."))
@@ -150,7 +151,7 @@ def import_revalidate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @importer_required
-def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def import_cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     job = _job_or_404(request, pk)
     if import_jobs.cancel_job(job):
         messages.success(request, _("De import is geannuleerd en het bestand verwijderd."))
@@ -167,7 +168,7 @@ class _Echo:
 @never_cache
 @require_GET
 @importer_required
-def import_errors_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+def import_errors_csv(request: HttpRequest, pk: uuid.UUID) -> StreamingHttpResponse:
     """Every error of a job as CSV (regel, kolom, melding); messages quote cell values,
     so they are escaped against spreadsheet formulas too."""
     job = _job_or_404(request, pk)
@@ -202,12 +203,13 @@ def mapping_index(request: HttpRequest) -> HttpResponse:
 def _job_from_request(request: HttpRequest, institution: Institution) -> ImportJob | None:
     """The import job named in ``?job=``, if the user may see it and it is of this
     institution; the editor then offers its unmapped labels."""
-    job_id = request.GET.get("job", "")
-    if not job_id.isdigit():
+    try:
+        job_id = uuid.UUID(request.GET.get("job", ""))
+    except ValueError:
         return None
     return (
         ImportJob.objects.visible_to(request.user)
-        .filter(pk=int(job_id), institution=institution, kind=ImportKind.INCIDENTS)
+        .filter(pk=job_id, institution=institution, kind=ImportKind.INCIDENTS)
         .first()
     )
 

@@ -17,13 +17,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from miv.models import Job, JobQuerySet
 from miv.schoolyear import school_year_of
 from taxonomy.models import IncidentType, TaxonomyVersion
 
 from .choices import (
     EventAction,
     ImportKind,
-    ImportStatus,
     Injury,
     InstitutionKind,
     PerpetratorRole,
@@ -570,7 +570,7 @@ class LabelMapping(models.Model):
         super().save(*args, **kwargs)
 
 
-class ImportJobQuerySet(models.QuerySet):
+class ImportJobQuerySet(JobQuerySet):
     def visible_to(self, user):
         """Import jobs a user may see: administrators all; coordinators the incident
         imports of their own institutions. Enrolment and score imports are sector data,
@@ -588,13 +588,15 @@ class ImportJobQuerySet(models.QuerySet):
 def _import_upload_path(instance: "ImportJob", filename: str) -> str:
     # A random name: the original file name may hold personal data and must not become a
     # path on disk that anyone could guess.
-    return f"imports/{timezone.now():%Y/%m}/{secrets.token_hex(16)}.csv"
+    suffix = ".xlsx" if filename.lower().endswith(".xlsx") else ".csv"
+    return f"imports/{timezone.now():%Y/%m}/{secrets.token_hex(16)}{suffix}"
 
 
-class ImportJob(models.Model):
-    """One uploaded file on its way in: checked in a background task (a dry run with a
-    summary and every error), then imported, again in the background, only after the
-    uploader confirms. The file is deleted once it is imported or the job is cancelled."""
+class ImportJob(Job):
+    """One uploaded file on its way in (a :class:`miv.models.Job`): checked in a
+    background task (a dry run with a summary and every error), then imported, again in
+    the background, only after the uploader confirms. The file is deleted once it is
+    imported or the job is cancelled."""
 
     kind = models.CharField(_("soort"), max_length=12, choices=ImportKind.choices)
     institution = models.ForeignKey(
@@ -608,29 +610,15 @@ class ImportJob(models.Model):
     file = models.FileField(_("bestand"), upload_to=_import_upload_path, blank=True)
     original_name = models.CharField(_("bestandsnaam"), max_length=255)
     options = models.JSONField(_("opties"), default=dict, blank=True)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="import_jobs",
-        verbose_name=_("geüpload door"),
-    )
-    status = models.CharField(
-        _("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.QUEUED
-    )
-    progress = models.PositiveSmallIntegerField(_("voortgang (%)"), default=0)
     summary = models.JSONField(_("samenvatting"), default=dict, blank=True)
     errors = models.JSONField(_("fouten"), default=list, blank=True)
     error_count = models.PositiveIntegerField(_("aantal fouten"), default=0)
-    message = models.TextField(_("melding"), blank=True)
-    created_at = models.DateTimeField(_("geüpload op"), auto_now_add=True)
     validated_at = models.DateTimeField(_("gecontroleerd op"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("afgerond op"), null=True, blank=True)
 
     objects = ImportJobQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-created_at", "-id"]
+        ordering = ["-created_at"]
         verbose_name = _("import")
         verbose_name_plural = _("imports")
         constraints = [
@@ -643,10 +631,15 @@ class ImportJob(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.original_name} ({self.get_status_display()})"
 
+    # An import's requester is its uploader, and its error a message to the uploader.
     @property
-    def running(self) -> bool:
-        return self.status in (
-            ImportStatus.QUEUED,
-            ImportStatus.VALIDATING,
-            ImportStatus.IMPORTING,
-        )
+    def uploaded_by(self):
+        return self.requested_by
+
+    @uploaded_by.setter
+    def uploaded_by(self, user) -> None:
+        self.requested_by = user
+
+    @property
+    def message(self) -> str:
+        return self.error

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from miv.errors import DomainError
 
 from .choices import EventAction, Status
+from .columns import AUDITED, audit_snapshot
 from .models import (
     NOTE_MAX_LENGTH,
     IdempotencyRecord,
@@ -44,37 +45,12 @@ PERSONAL_TEXT_FIELDS = ("description", "measures", "reporter_note")
 # Personal data: a change is recorded, its content never.
 MASKED_FIELDS = set(PERSONAL_TEXT_FIELDS)
 MASK = "***"
-AUDITED_FIELDS = [
-    "location",
-    "incident_type",
-    "occurred_on",
-    "occurred_at",
-    "place",
-    "victim_role",
-    "perpetrator_role",
-    "injury",
-    "police_involved",
-    "measures",
-    "description",
-    "reporter_note",
-    "status",
-    "external_id",
-]
-
-
-def _audit_value(incident: Incident, field: str):
-    if field == "incident_type":
-        return incident.incident_type.code if incident.incident_type_id else None
-    if field == "location":
-        return incident.location.code if incident.location_id else None
-    value = getattr(incident, field)
-    if isinstance(value, date | time | datetime):
-        return value.isoformat()
-    return value
+# The audited fields, defined with the incident's columns (codes, ISO dates).
+AUDITED_FIELDS = [column.name for column in AUDITED]
 
 
 def _snapshot(incident: Incident) -> dict:
-    return {field: _audit_value(incident, field) for field in AUDITED_FIELDS}
+    return audit_snapshot(incident, AUDITED)
 
 
 def _masked(field: str, value):

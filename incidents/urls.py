@@ -25,12 +25,12 @@ from . import import_views  # noqa: E402
 urlpatterns += [
     path("imports/", import_views.import_list, name="import-list"),
     path("imports/new/", import_views.import_new, name="import-new"),
-    path("imports/<int:pk>/", import_views.import_detail, name="import-detail"),
-    path("imports/<int:pk>/progress/", import_views.import_progress, name="import-progress"),
-    path("imports/<int:pk>/confirm/", import_views.import_confirm, name="import-confirm"),
-    path("imports/<int:pk>/revalidate/", import_views.import_revalidate, name="import-revalidate"),
-    path("imports/<int:pk>/cancel/", import_views.import_cancel, name="import-cancel"),
-    path("imports/<int:pk>/errors.csv", import_views.import_errors_csv, name="import-errors"),
+    path("imports/<uuid:pk>/", import_views.import_detail, name="import-detail"),
+    path("imports/<uuid:pk>/progress/", import_views.import_progress, name="import-progress"),
+    path("imports/<uuid:pk>/confirm/", import_views.import_confirm, name="import-confirm"),
+    path("imports/<uuid:pk>/revalidate/", import_views.import_revalidate, name="import-revalidate"),
+    path("imports/<uuid:pk>/cancel/", import_views.import_cancel, name="import-cancel"),
+    path("imports/<uuid:pk>/errors.csv", import_views.import_errors_csv, name="import-errors"),
     path("imports/mapping/", import_views.mapping_index, name="mapping-index"),
     path("imports/mapping/<str:brin>/", import_views.mapping_edit, name="mapping-edit"),
     path(

@@ -24,9 +24,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from miv.errors import DomainError
+from miv.xlsxfiles import XLSX_CONTENT_TYPE
 from taxonomy.models import IncidentType
 
-from . import services
+from . import exporters, services
+from .choices import Status
 from .filtersets import IncidentFilterSet
 from .forms import (
     CloseForm,
@@ -46,17 +48,6 @@ PAGE_SIZE = 25
 # Submit buttons of the type picker that re-display the form instead of saving it, so the
 # picker works without JavaScript.
 PICKER_ACTIONS = {"search", "narrow"}
-LIST_FILTERS = [
-    "location",
-    "school_year",
-    "category",
-    "subcategory",
-    "incident_type",
-    "victim_role",
-    "status",
-    "occurred_after",
-    "occurred_before",
-]
 
 
 def incident_staff_required(view):
@@ -206,7 +197,11 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         # A filter that cannot be applied must not silently show everything.
         incidents, status = incidents.none(), 400
     page = Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
-    names = LIST_FILTERS + (["institution"] if is_administrator(request.user) else [])
+    # The filterset's own fields; the institution (last) only for administrators: everyone
+    # else has one, or sees only their own registrations.
+    names = [name for name in filterset.form.fields if name != "institution"]
+    if is_administrator(request.user):
+        names.append("institution")
     context = {
         "filterset": filterset,
         "filter_fields": [filterset.form[name] for name in names],
@@ -372,11 +367,10 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @require_GET
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
-    """The list as the standard CSV (streamed) or as XLSX with the same columns, with
-    exactly the filters of the list (the same IncidentFilterSet over the same scope).
-    Coordinators and administrators: a registrar's own registrations stay on screen."""
-    from reporting import exports
-
+    """The list as CSV (streamed) or XLSX (``incidents.exporters``), with exactly the
+    filters of the list (the same IncidentFilterSet over the same scope). Withdrawn
+    incidents are left out unless the status filter asks for them. Coordinators and
+    administrators: a registrar's own registrations stay on screen."""
     if not (is_administrator(request.user) or is_coordinator(request.user)):
         raise PermissionDenied
     params = request.GET.copy()
@@ -400,20 +394,22 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
             content_type="text/plain; charset=utf-8",
         )
     incidents = filterset.qs  # the order of the list: newest first
+    if not params.get("status"):
+        incidents = incidents.exclude(status=Status.WITHDRAWN)
     stamp = timezone.localdate().isoformat()
     if fmt == "csv":
         response = StreamingHttpResponse(
-            exports.stream_incidents_csv(incidents), content_type="text/csv; charset=utf-8"
+            exporters.stream_list_csv(incidents), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="miv-incidenten-{stamp}.csv"'
         return response
     # XLSX is a zip: written to a temporary file row by row, then streamed from disk.
     spool = tempfile.TemporaryFile()
-    exports.write_incidents_xlsx(incidents, spool)
+    exporters.write_list_xlsx(incidents, spool)
     spool.seek(0)
     return FileResponse(
         spool,
         as_attachment=True,
         filename=f"miv-incidenten-{stamp}.xlsx",
-        content_type=exports.XLSX_CONTENT_TYPE,
+        content_type=XLSX_CONTENT_TYPE,
     )

@@ -16,9 +16,11 @@ Such files are messy, so this module takes care of what all importers share:
 * **Streaming**: rows are read one physical line at a time (``readline`` with a limit); no
   importer ever holds the text of the file in memory.
 
-Errors are collected as :class:`RowError` (line number, column, reason) in an
-:class:`ErrorList`; an error that makes the rest of the file unreadable raises
-:class:`CsvFileError`. No Django models here; only settings and translations.
+Errors are collected as :class:`~miv.importreport.RowError` (line number, column, reason)
+in an :class:`~miv.importreport.ErrorList`; an error that makes the rest of the file
+unreadable raises :class:`~miv.importreport.TableFileError`. Excel workbooks are read by
+:mod:`miv.xlsxfiles` with the same interface; :func:`miv.imports.open_table` picks the
+reader. No Django models here; only settings and translations.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import itertools
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -39,13 +41,12 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .importreport import ErrorList, Progress, TableFileError
+
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 MAX_LINE_CHARS = 100_000
 MAX_COLUMNS = 1_000
-DEFAULT_MAX_ERRORS = 100_000
 CHUNK = 1024 * 1024
-
-Progress = Callable[[float], None]
 
 # Control characters other than tab, LF and CR (which never occur in a header line).
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -59,72 +60,6 @@ _SIGNATURES = [
 
 def max_import_bytes() -> int:
     return int(getattr(settings, "MIV_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
-
-
-def max_errors() -> int:
-    return int(getattr(settings, "MIV_IMPORT_MAX_ERRORS", DEFAULT_MAX_ERRORS))
-
-
-class CsvFileError(Exception):
-    """The file as a whole cannot be read (binary, too large, broken quoting, ...)."""
-
-    def __init__(self, message: str, *, line: int = 0):
-        super().__init__(message)
-        self.message = message
-        self.line = line
-
-
-@dataclass(slots=True)
-class RowError:
-    """One reason why one row (or the file, line 0) cannot be imported."""
-
-    line: int
-    column: str
-    message: str
-
-    def as_list(self) -> list:
-        return [self.line, self.column, self.message]
-
-    def __str__(self) -> str:
-        where = _("regel %(line)s") % {"line": self.line} if self.line else _("bestand")
-        if self.column:
-            where += ", " + _("kolom %(column)s") % {"column": self.column}
-        return f"{where}: {self.message}"
-
-
-class ErrorList:
-    """The errors of one import, in line order. Keeps at most ``limit`` of them (so a
-    file of garbage cannot fill the memory) but counts them all."""
-
-    def __init__(self, limit: int | None = None):
-        self.limit = max_errors() if limit is None else limit
-        self.items: list[RowError] = []
-        self.total = 0
-        self.rows = 0
-        self._last_line = -1
-        self.by_column: dict[str, int] = {}
-
-    def add(self, line: int, column: str, message: str) -> None:
-        self.total += 1
-        if line != self._last_line:
-            self.rows += 1
-            self._last_line = line
-        self.by_column[column or "-"] = self.by_column.get(column or "-", 0) + 1
-        if len(self.items) < self.limit:
-            self.items.append(RowError(line, column, message))
-
-    def __bool__(self) -> bool:
-        return self.total > 0
-
-    def __len__(self) -> int:
-        return self.total
-
-    def __iter__(self) -> Iterator[RowError]:
-        return iter(self.items)
-
-    @property
-    def omitted(self) -> int:
-        return self.total - len(self.items)
 
 
 # --- Cell and header normalisation ---------------------------------------------------------
@@ -215,6 +150,13 @@ class CsvSource:
             self.encoding, self.encoding
         )
 
+    def describe(self) -> str:
+        """How the file was read, for the import report."""
+        return _("Tekenset %(encoding)s, scheidingsteken '%(delimiter)s'.") % {
+            "encoding": self.encoding_label,
+            "delimiter": self.delimiter,
+        }
+
     def index(self) -> dict[str, int]:
         """Normalised header name -> column index (the first column of that name)."""
         result: dict[str, int] = {}
@@ -236,7 +178,7 @@ class CsvSource:
 
         Blank rows are skipped. A row with fewer cells than the header, or with filled
         cells beyond it, is reported in ``errors`` and not yielded. Broken quoting and
-        over-long lines raise :class:`CsvFileError` (the rest of the file is unreadable).
+        over-long lines raise :class:`TableFileError` (the rest of the file is unreadable).
         """
         assert self._reader is not None, "open_csv() reads the header first"
         width = len(self.header)
@@ -249,7 +191,7 @@ class CsvSource:
             except StopIteration:
                 break
             except csv.Error as exc:
-                raise CsvFileError(
+                raise TableFileError(
                     _(
                         "De regel kan niet gelezen worden (%(reason)s). Ontbreekt er een "
                         "afsluitend aanhalingsteken, of is het bestand afgebroken?"
@@ -307,16 +249,16 @@ class CsvSource:
 
 
 def _detect(fileobj: BinaryIO, limit: int) -> tuple[str, int, int]:
-    """First pass over the bytes: (encoding, size, number of lines). Raises CsvFileError."""
+    """First pass over the bytes: (encoding, size, number of lines). Raises TableFileError."""
     head = fileobj.read(4)
     for magic, what in _SIGNATURES:
         if head.startswith(magic):
-            raise CsvFileError(
+            raise TableFileError(
                 _("Dit is geen CSV-bestand maar %(what)s. Sla het op als CSV (UTF-8).")
                 % {"what": what}
             )
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise CsvFileError(_utf16_message())
+        raise TableFileError(_utf16_message())
     fileobj.seek(0)
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
@@ -324,15 +266,15 @@ def _detect(fileobj: BinaryIO, limit: int) -> tuple[str, int, int]:
     while chunk := fileobj.read(CHUNK):
         size += len(chunk)
         if size > limit:
-            raise CsvFileError(_too_large(limit))
+            raise TableFileError(_too_large(limit))
         nul = chunk.find(b"\x00")
         if nul >= 0:
             sample = chunk[:4096]
             if max(sample[0::2].count(0), sample[1::2].count(0)) > len(sample) // 4:
                 # Every other byte zero: text saved as UTF-16 without a byte order mark.
-                raise CsvFileError(_utf16_message())
+                raise TableFileError(_utf16_message())
             line = lines + chunk.count(b"\n", 0, nul) + 1
-            raise CsvFileError(
+            raise TableFileError(
                 _(
                     "Dit is geen tekstbestand (regel %(line)s bevat een nul-byte). "
                     "Upload een CSV-bestand."
@@ -345,7 +287,7 @@ def _detect(fileobj: BinaryIO, limit: int) -> tuple[str, int, int]:
             # trip must keep it), but a header line never has one: this is no CSV file.
             end = chunk.find(b"\n", 0, 65536)
             if _CONTROL.search(chunk, 0, end if end >= 0 else 65536):
-                raise CsvFileError(
+                raise TableFileError(
                     _(
                         "Dit lijkt geen tekstbestand: de eerste regel bevat stuurtekens. "
                         "Upload een CSV-bestand."
@@ -359,12 +301,12 @@ def _detect(fileobj: BinaryIO, limit: int) -> tuple[str, int, int]:
             except UnicodeDecodeError:
                 utf8 = False
     if size == 0:
-        raise CsvFileError(_("Het bestand is leeg."))
+        raise TableFileError(_("Het bestand is leeg."))
     if utf8:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise CsvFileError(
+            raise TableFileError(
                 _(
                     "Het bestand houdt midden in een teken op: het lijkt afgebroken. "
                     "Upload het volledige bestand."
@@ -384,7 +326,7 @@ def _detect(fileobj: BinaryIO, limit: int) -> tuple[str, int, int]:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
                 line += chunk.count(b"\n", 0, exc.start)
-                raise CsvFileError(
+                raise TableFileError(
                     _(
                         "De tekenset van het bestand is niet herkend (geen UTF-8 en geen "
                         "Windows-1252; regel %(line)s). Sla het op als CSV in UTF-8."
@@ -434,7 +376,7 @@ def _limited_lines(text: io.TextIOBase, source: CsvSource) -> Iterator[str]:
             return
         source.line_num += 1
         if len(line) > MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
-            raise CsvFileError(
+            raise TableFileError(
                 _(
                     "Regel %(line)s is langer dan %(max)s tekens. Dit is geen gewone "
                     "CSV-regel (ontbreekt er een regeleinde of een aanhalingsteken?)."
@@ -452,7 +394,7 @@ def _delimiter(header_line: str) -> str:
 
 
 def open_csv(source: str | Path | BinaryIO, *, name: str | None = None) -> CsvSource:
-    """Open and check a CSV file and read its header. Raises :class:`CsvFileError`.
+    """Open and check a CSV file and read its header. Raises :class:`TableFileError`.
 
     ``source`` is a path or a seekable binary file object (e.g. ``FieldFile.open("rb")``).
     """
@@ -462,7 +404,7 @@ def open_csv(source: str | Path | BinaryIO, *, name: str | None = None) -> CsvSo
         limit = max_import_bytes()
         size = _size_of(fileobj)
         if size is not None and size > limit:
-            raise CsvFileError(_too_large(limit))
+            raise TableFileError(_too_large(limit))
         fileobj.seek(0)
         encoding, size, total = _detect(fileobj, limit)
         result = CsvSource(
@@ -479,7 +421,7 @@ def open_csv(source: str | Path | BinaryIO, *, name: str | None = None) -> CsvSo
         while first and not first.strip():  # leading blank lines
             first = next(lines, "")
         if not first.strip():
-            raise CsvFileError(_("Het bestand bevat geen kopregel."))
+            raise TableFileError(_("Het bestand bevat geen kopregel."))
         result.header_line = result.line_num
         result.delimiter = _delimiter(first)
         reader = csv.reader(
@@ -488,12 +430,12 @@ def open_csv(source: str | Path | BinaryIO, *, name: str | None = None) -> CsvSo
         try:
             header = next(reader)
         except csv.Error as exc:
-            raise CsvFileError(
+            raise TableFileError(
                 _("De kopregel kan niet gelezen worden (%(reason)s).") % {"reason": exc},
                 line=result.header_line,
             ) from None
         if len(header) > MAX_COLUMNS:
-            raise CsvFileError(
+            raise TableFileError(
                 _("De kopregel heeft %(count)s kolommen; meer dan %(max)s kan niet kloppen.")
                 % {"count": f"{len(header):,}".replace(",", "."), "max": MAX_COLUMNS},
                 line=result.header_line,
@@ -511,83 +453,3 @@ def open_csv(source: str | Path | BinaryIO, *, name: str | None = None) -> CsvSo
         if close:
             fileobj.close()
         raise
-
-
-@dataclass
-class ImportReport:
-    """The outcome of an import or a dry run, for the command, the web page and the job.
-
-    ``sections`` are titled tables of counts (per category, per school year, ...);
-    ``unmapped`` lists source labels the mapping does not cover with their row counts.
-    """
-
-    kind: str
-    source_name: str = ""
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    committed: bool = False
-    errors: ErrorList = field(default_factory=ErrorList)
-    sections: list[tuple[str, list[tuple[str, int]]]] = field(default_factory=list)
-    unmapped: list[tuple[str, int, int]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    school_years: set[str] = field(default_factory=set)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def fatal(self, exc: CsvFileError) -> None:
-        self.errors.add(exc.line, "", exc.message)
-
-    def summary_dict(self) -> dict:
-        """Everything but the error list, JSON-serialisable (stored on the import job)."""
-        return {
-            "kind": self.kind,
-            "source_name": self.source_name,
-            "rows": self.rows,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "committed": self.committed,
-            "sections": [[title, [list(i) for i in items]] for title, items in self.sections],
-            "unmapped": [list(u) for u in self.unmapped],
-            "notes": list(self.notes),
-            "error_total": self.errors.total,
-            "error_rows": self.errors.rows,
-            "errors_omitted": self.errors.omitted,
-            "errors_by_column": dict(self.errors.by_column),
-        }
-
-    def error_list(self) -> list[list]:
-        return [e.as_list() for e in self.errors]
-
-    def text_lines(self) -> list[str]:
-        """A plain-text summary (Dutch), as printed by the management commands."""
-        out = [
-            _("Bestand %(name)s: %(rows)s rijen.") % {"name": self.source_name, "rows": self.rows}
-        ]
-        out.append(
-            "  "
-            + _("nieuw: %(created)s, bijgewerkt: %(updated)s, ongewijzigd: %(unchanged)s")
-            % {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
-        )
-        for title, items in self.sections:
-            out.append(f"  {title}:")
-            out.extend(f"    {label}: {count}" for label, count in items)
-        if self.unmapped:
-            out.append("  " + _("Labels zonder koppeling (aantal rijen):"))
-            out.extend(
-                "    "
-                + _("%(label)s: %(count)s (eerst op regel %(line)s)")
-                % {"label": label, "count": count, "line": line}
-                for label, count, line in self.unmapped
-            )
-        out.extend(f"  {note}" for note in self.notes)
-        out.append(
-            "  "
-            + _("fouten: %(total)s in %(rows)s rijen")
-            % {"total": self.errors.total, "rows": self.errors.rows}
-        )
-        return out

@@ -1,10 +1,10 @@
-"""How the import commands print an :class:`~miv.csvfiles.ImportReport`: the summary on
+"""How the import commands print an :class:`~miv.importreport.ImportReport`: the summary on
 stdout, every error on stderr, and a non-zero exit status when anything was wrong."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from miv.csvfiles import ImportReport
+from miv.importreport import ImportReport
 
 
 def print_report(command: BaseCommand, report: ImportReport, *, dry_run: bool) -> None:

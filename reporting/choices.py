@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from miv.choices import JobStatus as SharedJobStatus
+
 
 class ScoreSource(models.TextChoices):
     """The two safety surveys the figures are joined to."""
@@ -35,10 +37,13 @@ class FigureSetStatus(models.TextChoices):
 
 
 class JobStatus(models.TextChoices):
-    QUEUED = "queued", _("In de wachtrij")
-    RUNNING = "running", _("Bezig")
-    DONE = "done", _("Klaar")
-    FAILED = "failed", _("Mislukt")
+    """The states a figures job passes through, out of the shared
+    :class:`miv.choices.JobStatus`."""
+
+    QUEUED = SharedJobStatus.QUEUED.value, SharedJobStatus.QUEUED.label
+    RUNNING = SharedJobStatus.RUNNING.value, SharedJobStatus.RUNNING.label
+    DONE = SharedJobStatus.DONE.value, SharedJobStatus.DONE.label
+    FAILED = SharedJobStatus.FAILED.value, SharedJobStatus.FAILED.label
 
 
 class JobReason(models.TextChoices):

@@ -11,18 +11,19 @@ Yearly figures (:func:`yearly_tables`), three tables for one institution and sch
    student, staff), next to the sector mean (unweighted, t-interval) and k.
 3. ``trend``: the same for every earlier school year with figures.
 
-Formats: **XLSX** (one sheet per table, frozen bold header, column names in the user's
-language) and **CSV**: one table per file (``?table=delivery|rates|trend``), or, without a
-table, a **zip** with the three CSV files. CSV files are UTF-8 with a byte order mark (so
-Excel reads accented letters), comma separated, CRLF, "." as decimal separator, empty
-cells for "no value". Rates are rounded to 4 decimals in both formats, so the XLSX holds
-exactly the numbers of the CSV. Text cells that a spreadsheet would run as a formula are
-escaped (``miv.csvfiles.escape_formula``) in both.
+Formats: **XLSX** (one sheet per table named ``delivery``, ``rates``, ``trend``, frozen bold
+header, and a sheet ``codebook``) and **CSV**: one table per file
+(``?table=delivery|rates|trend``), or, without a table, a **zip** with the three CSV files
+and ``codebook.csv``. Sheet and column names are stable machine names (``rate``,
+``ci_low``), the same in every interface language; the codebook gives each column's label
+in the user's language (``docs/files.md`` documents them all). Codes (``victim_role_code``,
+``group_code``) are stable too; the label columns beside them follow the language. CSV files
+are UTF-8 with a byte order mark (so Excel reads accented letters), comma separated, CRLF,
+"." as decimal separator, empty cells for "no value". Rates are rounded to 4 decimals in
+both formats, so the XLSX holds exactly the numbers of the CSV. Text cells that a
+spreadsheet would run as a formula are escaped (``miv.csvfiles.escape_formula``) in both.
 
-The incident list (:func:`stream_incidents_csv`, :func:`write_incidents_xlsx`): the
-standard CSV of the onboarding issue (``incidents.exporters``), streamed, and the same
-columns and escaping as XLSX (write-only workbook on a temporary file, so memory does not
-grow with the number of incidents).
+The incident list is written by :mod:`incidents.exporters`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -39,17 +40,15 @@ from django.db.models import Count
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from incidents.choices import VictimRole
-from incidents.exporters import incident_row
-from incidents.importers import STANDARD_COLUMNS
 from incidents.models import Incident, Institution
 from miv.csvfiles import escape_formula
 from miv.schoolyear import parse_school_year
+from miv.xlsxfiles import XLSX_CONTENT_TYPE as XLSX_CONTENT_TYPE  # for the views
 from taxonomy.models import Category
 
 from . import services
@@ -60,7 +59,6 @@ from .protection import RESEARCH_VICTIM_ROLES, research_groups
 TABLES = ("delivery", "rates", "trend")
 FORMATS = ("csv", "xlsx")
 DECIMALS = 4
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ExportError(ValueError):
@@ -70,6 +68,9 @@ class ExportError(ValueError):
 
 @dataclass
 class Column:
+    """One column of an export table: ``key`` is its machine name in the file, ``header``
+    its label for people (in the codebook)."""
+
     key: str
     header: str
     number_format: str | None = None
@@ -86,7 +87,12 @@ class ExportTable:
     rows: list[list[Any]] = field(default_factory=list)
 
     def header(self) -> list[str]:
+        """The columns' labels for people, in the active language."""
         return [c.header for c in self.columns]
+
+    def keys(self) -> list[str]:
+        """The columns' machine names: the header row of every file."""
+        return [c.key for c in self.columns]
 
 
 # --- What may be exported ---------------------------------------------------------------------
@@ -382,7 +388,7 @@ def write_csv(table: ExportTable, fileobj: IO[str]) -> None:
     """One table as CSV to a text file opened with ``newline=""``."""
     fileobj.write("\ufeff")
     writer = csv.writer(fileobj, lineterminator="\r\n")
-    writer.writerow([escape_formula(h) for h in table.header()])
+    writer.writerow(table.keys())
     for row in table.rows:
         writer.writerow([_csv_value(v) for v in row])
 
@@ -393,10 +399,26 @@ def csv_bytes(table: ExportTable) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+CODEBOOK = "codebook"
+
+
+def codebook_table(tables: list[ExportTable]) -> ExportTable:
+    """What each column of ``tables`` is, for people: sheet (table), column (machine name)
+    and label in the active language."""
+    columns = [
+        Column("sheet", _("Tabel"), width=12),
+        Column("column", _("Kolom"), width=20),
+        Column("label", _("Betekenis"), width=40),
+    ]
+    rows = [[t.key, c.key, c.header] for t in tables for c in t.columns]
+    return ExportTable(CODEBOOK, _("Codeboek"), columns, rows)
+
+
 def write_zip(tables: list[ExportTable], fileobj: IO[bytes], stem: str) -> None:
-    """The tables as CSV files in one zip: ``<stem>-delivery.csv`` and so on."""
+    """The tables as CSV files in one zip: ``<stem>-delivery.csv`` and so on, and
+    ``<stem>-codebook.csv``."""
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for table in tables:
+        for table in [*tables, codebook_table(tables)]:
             archive.writestr(f"{stem}-{table.key}.csv", csv_bytes(table))
 
 
@@ -406,23 +428,15 @@ def _xlsx_text(value: str) -> str:
     return escape_formula(ILLEGAL_CHARACTERS_RE.sub("", value))
 
 
-def _xlsx_escaped(value: str) -> str:
-    """A cell that is already formula-escaped (``incident_row``), made storable: when
-    dropping control characters uncovers a formula, escape that too."""
-    cleaned = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if cleaned != value:
-        return escape_formula(cleaned)
-    return value
-
-
 def write_xlsx(tables: list[ExportTable], fileobj: IO[bytes]) -> None:
-    """One sheet per table: bold frozen header, column widths and number formats."""
+    """One sheet per table, named by its key: bold frozen header of machine names, column
+    widths and number formats; then the sheet ``codebook``."""
     workbook = Workbook()
     workbook.remove(workbook.active)
     bold = Font(bold=True)
-    for table in tables:
-        sheet = workbook.create_sheet(title=table.title[:31])
-        sheet.append([_xlsx_text(h) for h in table.header()])
+    for table in [*tables, codebook_table(tables)]:
+        sheet = workbook.create_sheet(title=table.key[:31])
+        sheet.append(table.keys())
         for cell in sheet[1]:
             cell.font = bold
         for row in table.rows:
@@ -439,49 +453,3 @@ def write_xlsx(tables: list[ExportTable], fileobj: IO[bytes]) -> None:
         if table.rows:
             sheet.auto_filter.ref = sheet.dimensions
     workbook.save(fileobj)
-
-
-# --- The incident list ------------------------------------------------------------------------
-
-
-class _Echo:
-    """A file-like object that hands back what is written (for streaming csv.writer)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _incidents(queryset) -> Iterator[Incident]:
-    if hasattr(queryset, "iterator"):
-        return queryset.select_related("location", "incident_type").iterator(chunk_size=2000)
-    return iter(queryset)
-
-
-def stream_incidents_csv(queryset) -> Iterator[str]:
-    """The standard CSV (``incidents.exporters``) as a stream of lines: a byte order mark,
-    the header and one line per incident, fetched in chunks. The same bytes as
-    ``write_incidents_csv(queryset, f, bom=True)``."""
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-    yield "\ufeff" + writer.writerow(STANDARD_COLUMNS)
-    for incident in _incidents(queryset):
-        yield writer.writerow(incident_row(incident))
-
-
-def write_incidents_xlsx(queryset, fileobj: IO[bytes]) -> int:
-    """The standard CSV's columns and cells (formula-escaped) as one XLSX sheet, written
-    row by row (write-only workbook). Returns the number of incidents."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=_("Incidenten"))
-    sheet.freeze_panes = "A2"
-    header = []
-    for name in STANDARD_COLUMNS:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font = Font(bold=True)
-        header.append(cell)
-    sheet.append(header)
-    count = 0
-    for incident in _incidents(queryset):
-        sheet.append([_xlsx_escaped(cell) for cell in incident_row(incident)])
-        count += 1
-    workbook.save(fileobj)
-    return count

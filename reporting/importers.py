@@ -8,9 +8,11 @@ simple format ``institution,school_year,students`` is accepted too.
 
 :func:`import_safety_scores` reads ``institution,source,survey_year,value,respondents``.
 
-Both are all or nothing, stream the file, write in one transaction, leave unchanged values
-alone (so re-importing a file changes nothing) and send ``figure_inputs_changed`` after
-commit for the school years that changed.
+Both accept CSV and XLSX and are :class:`miv.imports.Importer` objects run by the one
+import driver (:func:`miv.imports.run_import`): all or nothing, streaming, one transaction,
+the same line-numbered errors. They leave unchanged values alone (so re-importing a file
+changes nothing) and send ``figure_inputs_changed`` after commit for the school years that
+changed.
 """
 
 from __future__ import annotations
@@ -26,93 +28,63 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from incidents.choices import InstitutionKind
-from incidents.models import Institution, brin_validator
-from miv.csvfiles import CsvFileError, ImportReport, Progress, open_csv
-from miv.schoolyear import parse_school_year, school_year_from_start
+from incidents.models import Institution
+from miv.importreport import ImportReport, Progress
+from miv.imports import Importer, Table, run_import
+from miv.schoolyear import school_year_from_start
 
 from .choices import ScoreSource
+from .duo import COUNT, TOTAL_COLUMN, DuoReader, SimpleReader
+from .duo import read_institution_list as read_institution_list  # the command and tests use it here
 from .models import SCORE_RANGES, SafetyScore, StudentCount
 from .signals import figure_inputs_changed
-
-_TOTAL = re.compile(r"^totaal(\d{4})$")
-_INT = re.compile(r"^\d{1,9}$")
-# Newer DUO files mask small counts (e.g. "<5"); such a cell is counted as 0 and reported.
-_MASKED = re.compile(r"^<\s*\d+$")
-_KINDS = {
-    "roc": InstitutionKind.ROC,
-    "aoc": InstitutionKind.AOC,
-    "vak": InstitutionKind.VAK,
-    "overig": InstitutionKind.OVERIG,
-}
-
-
-class _Rollback(Exception):
-    pass
-
-
-def _name_of(source, name: str | None) -> str:
-    return name or Path(getattr(source, "name", "") or str(source)).name
-
-
-def _city(value: str) -> str:
-    """DUO writes places in capitals: ``'S-HERTOGENBOSCH`` -> ``'s-Hertogenbosch``."""
-    words = []
-    for word in value.strip().lower().split(" "):
-        parts = [p[:1].upper() + p[1:] for p in word.split("-")]
-        words.append("-".join(parts))
-    result = " ".join(words)
-    return re.sub(r"^'S\b", "'s", result).replace("'S-", "'s-")
-
-
-def _valid_brin(value: str) -> bool:
-    try:
-        brin_validator(value)
-    except Exception:  # noqa: BLE001 - any validation failure means "no BRIN"
-        return False
-    return True
-
 
 # --- Enrolments ----------------------------------------------------------------------------
 
 
-def read_institution_list(source: str | Path | BinaryIO) -> tuple[dict[str, dict], ImportReport]:
-    """DUO's institution list (*Indicatoren mbo per instelling*: ``Brinnr``, ``Naam
-    Instelling``, ``Plaats``, ``Vgl Groep``): name, kind and main seat per BRIN, used when
-    :func:`import_enrolments` creates institutions."""
-    report = ImportReport(kind="institutions", source_name=_name_of(source, None))
-    result: dict[str, dict] = {}
-    try:
-        with open_csv(source, name=report.source_name) as csv_file:
-            index = csv_file.index()
-            cols = [index.get(k) for k in ("brinnr", "naaminstelling", "plaats", "vglgroep")]
-            if None in cols[:2]:
-                report.errors.add(
-                    csv_file.header_line,
-                    "",
-                    _("De instellingenlijst heeft de kolommen Brinnr en Naam Instelling nodig."),
-                )
-                return result, report
-            brin_col, name_col, city_col, kind_col = cols
-            for line, cells in csv_file.rows(report.errors):
-                brin = cells[brin_col].upper()
-                if not _valid_brin(brin):
-                    report.errors.add(
-                        line,
-                        csv_file.header[brin_col],
-                        _("Ongeldige BRIN-code '%(value)s'.") % {"value": cells[brin_col][:20]},
-                    )
-                    continue
-                kind = _KINDS.get(cells[kind_col].casefold()) if kind_col is not None else None
-                result[brin] = {
-                    "name": cells[name_col][:200],
-                    "city": _city(cells[city_col])[:100] if city_col is not None else "",
-                    "kind": kind,
-                }
-            report.rows = csv_file.data_rows
-    except CsvFileError as exc:
-        report.fatal(exc)
-    return result, report
+class EnrolmentImporter(Importer):
+    """DUO's file or the simple format; see :func:`import_enrolments`."""
+
+    kind = "enrolments"
+
+    def __init__(self, *, source_date: date, institution_list: dict | None, commit: bool):
+        super().__init__(commit=commit)
+        self.source_date = source_date
+        self.institution_list = institution_list or {}
+
+    def start(self, table: Table) -> bool:
+        index = table.index()
+        brin_col = index.get("brinnummer", index.get("instellingscode"))
+        totals = [
+            (i, int(m[1])) for i, key in enumerate(table.keys) if (m := TOTAL_COLUMN.match(key))
+        ]
+        if brin_col is not None and totals:
+            self.reader = DuoReader(table, index, brin_col, totals, self.report)
+        elif {"institution", "schoolyear", "students"} <= set(index):
+            self.reader = SimpleReader(table, index, self.report)
+        else:
+            self.errors.add(
+                table.header_line,
+                "",
+                _(
+                    "Onbekend formaat. Verwacht een DUO-bestand (kolommen BRIN NUMMER of "
+                    "INSTELLINGSCODE en TOTAAL<jaar>) of de kolommen "
+                    "institution,school_year,students."
+                ),
+            )
+            return False
+        return True
+
+    def row(self, line: int, cells: list[str]) -> None:
+        self.reader.row(line, cells)
+
+    def finish(self) -> None:
+        counts, institutions = self.reader.result()
+        for brin, info in institutions.items():
+            listed = self.institution_list.get(brin)
+            if listed:
+                info.update({k: v for k, v in listed.items() if v})
+        _write_counts(counts, institutions, self.report, self.commit, self.source_date)
 
 
 def import_enrolments(
@@ -124,199 +96,19 @@ def import_enrolments(
     commit: bool = True,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import student counts from a DUO file or a simple CSV; see the module docstring.
+    """Import student counts from a DUO file or a simple CSV/XLSX; see the module docstring.
 
     Institutions missing in MIV are created from a DUO file (BRIN, name, kind, city), with
     name, kind and main seat from ``institution_list`` (:func:`read_institution_list`)
     where it has them; existing institutions keep their attributes. A count that changes
     records ``name`` and ``source_date`` (default: today) as its source.
     """
-    report = ImportReport(kind="enrolments", source_name=_name_of(source, name))
-    source_date = source_date or timezone.localdate()
-    try:
-        with open_csv(source, name=report.source_name) as csv_file:
-            index = csv_file.index()
-            brin_col = index.get("brinnummer", index.get("instellingscode"))
-            totals = [
-                (i, int(m[1])) for i, key in enumerate(csv_file.keys) if (m := _TOTAL.match(key))
-            ]
-            if brin_col is not None and totals:
-                counts, institutions = _read_duo(
-                    csv_file, index, brin_col, totals, report, progress
-                )
-            elif {"institution", "schoolyear", "students"} <= set(index):
-                counts, institutions = _read_simple(csv_file, index, report, progress)
-            else:
-                report.errors.add(
-                    csv_file.header_line,
-                    "",
-                    _(
-                        "Onbekend formaat. Verwacht een DUO-bestand (kolommen BRIN NUMMER of "
-                        "INSTELLINGSCODE en TOTAAL<jaar>) of de kolommen "
-                        "institution,school_year,students."
-                    ),
-                )
-                return report
-            report.rows = csv_file.data_rows
-    except CsvFileError as exc:
-        report.fatal(exc)
-        return report
-    if report.rows == 0 and not report.errors:
-        report.errors.add(0, "", _("Het bestand bevat geen gegevensrijen."))
-    if report.errors:
-        return report
-    for brin, info in institutions.items():
-        listed = (institution_list or {}).get(brin)
-        if listed:
-            info.update({k: v for k, v in listed.items() if v})
-    try:
-        with transaction.atomic():
-            _write_counts(counts, institutions, report, commit, source_date)
-            if not commit:
-                raise _Rollback
-    except _Rollback:
-        report.school_years.clear()
-    return report
-
-
-def _read_duo(csv_file, index, brin_col, totals, report, progress):
-    kind_col = index.get("soortins")
-    name_col = index.get("instellingsnaam")
-    city_col = index.get("plaatsnaam")
-    header = csv_file.header
-    counts: dict[str, list[int]] = {}
-    institutions: dict[str, dict] = {}
-    city_students: dict[str, Counter] = {}
-    masked = 0
-    errors = report.errors
-    for line, cells in csv_file.rows(errors, progress=progress):
-        brin = cells[brin_col].upper()
-        if not _valid_brin(brin):
-            errors.add(
-                line,
-                header[brin_col],
-                _("Ongeldige BRIN-code '%(value)s' (twee cijfers en twee letters).")
-                % {"value": cells[brin_col][:20]},
-            )
-            continue
-        values = []
-        bad = False
-        for i, _year in totals:
-            cell = cells[i]
-            if not cell:
-                values.append(0)
-            elif _INT.match(cell):
-                values.append(int(cell))
-            elif _MASKED.match(cell):
-                values.append(0)
-                masked += 1
-            else:
-                errors.add(
-                    line,
-                    header[i],
-                    _("Geen aantal: '%(value)s'.") % {"value": cell[:20]},
-                )
-                bad = True
-        if bad:
-            continue
-        row_total = counts.setdefault(brin, [0] * len(totals))
-        for n, value in enumerate(values):
-            row_total[n] += value
-        info = institutions.get(brin)
-        if info is None:
-            kind_value = cells[kind_col].casefold() if kind_col is not None else "overig"
-            kind = _KINDS.get(kind_value)
-            if kind is None:
-                errors.add(
-                    line,
-                    header[kind_col],
-                    _("Onbekende soort instelling '%(value)s'; verwacht ROC, AOC, VAK of OVERIG.")
-                    % {"value": cells[kind_col][:20]},
-                )
-                continue
-            info = institutions[brin] = {
-                "name": (cells[name_col] if name_col is not None else "")[:200] or brin,
-                "kind": kind,
-            }
-            city_students[brin] = Counter()
-        if city_col is not None and cells[city_col]:
-            # The main seat: the place with the most students of the institution.
-            city_students[brin][cells[city_col]] += sum(values) + 1
-    for brin, info in institutions.items():
-        best = city_students[brin].most_common(1)
-        info["city"] = _city(best[0][0])[:100] if best else ""
-    result = {
-        (brin, school_year_from_start(year)): per_year[n]
-        for brin, per_year in counts.items()
-        for n, (_i, year) in enumerate(totals)
-    }
-    report.notes.append(
-        _("DUO-bestand: %(institutions)s instellingen, jaren %(years)s.")
-        % {
-            "institutions": len(counts),
-            "years": ", ".join(str(year) for _i, year in totals),
-        }
+    importer = EnrolmentImporter(
+        source_date=source_date or timezone.localdate(),
+        institution_list=institution_list,
+        commit=commit,
     )
-    if masked:
-        report.notes.append(
-            _("%(count)s afgeschermde cellen (zoals '<5') zijn als 0 geteld.") % {"count": masked}
-        )
-    return result, institutions
-
-
-def _read_simple(csv_file, index, report, progress):
-    errors = report.errors
-    header = csv_file.header
-    inst_col, year_col, students_col = (
-        index["institution"],
-        index["schoolyear"],
-        index["students"],
-    )
-    counts: dict[tuple[str, str], int] = {}
-    first_line: dict[tuple[str, str], int] = {}
-    known = set(Institution.objects.values_list("brin", flat=True))
-    for line, cells in csv_file.rows(errors, progress=progress):
-        brin = cells[inst_col].upper()
-        ok = True
-        if brin not in known:
-            errors.add(
-                line,
-                header[inst_col],
-                _("Onbekende instelling '%(value)s'.") % {"value": cells[inst_col][:20]},
-            )
-            ok = False
-        year = cells[year_col]
-        try:
-            parse_school_year(year)
-        except ValueError:
-            errors.add(
-                line,
-                header[year_col],
-                _("Ongeldig schooljaar '%(value)s'; schrijf 2022-2023.") % {"value": year[:20]},
-            )
-            ok = False
-        students = cells[students_col].replace(".", "")
-        if not _INT.match(students):
-            errors.add(
-                line,
-                header[students_col],
-                _("Geen aantal studenten: '%(value)s'.") % {"value": cells[students_col][:20]},
-            )
-            ok = False
-        if not ok:
-            continue
-        key = (brin, year)
-        if key in counts:
-            errors.add(
-                line,
-                "",
-                _("%(brin)s %(year)s staat ook al op regel %(line)s.")
-                % {"brin": brin, "year": year, "line": first_line[key]},
-            )
-            continue
-        counts[key] = int(students)
-        first_line[key] = line
-    return counts, {}
+    return run_import(importer, source, name=name, progress=progress)
 
 
 def _write_counts(counts, institutions, report, commit, source_date) -> None:
@@ -427,65 +219,40 @@ def _decimal(value: str) -> Decimal | None:
     return result if result.is_finite() else None
 
 
-def import_safety_scores(
-    source: str | Path | BinaryIO,
-    *,
-    name: str | None = None,
-    commit: bool = True,
-    progress: Progress | None = None,
-) -> ImportReport:
-    """Import JOB/MO scores from ``institution,source,survey_year,value,respondents``.
+class ScoreImporter(Importer):
+    """``institution,source,survey_year,value,respondents``; see
+    :func:`import_safety_scores`."""
 
-    Out-of-range values, unknown institutions and duplicate rows are errors. A survey of
-    year *Y* belongs to school year (*Y*-1)-*Y*; listeners are told about those years.
-    """
-    report = ImportReport(kind="scores", source_name=_name_of(source, name))
-    rows: dict[tuple[str, str, int], tuple[Decimal, int | None]] = {}
-    try:
-        with open_csv(source, name=report.source_name) as csv_file:
-            index = csv_file.index()
-            needed = ["institution", "source", "surveyyear", "value"]
-            missing = [n for n in needed if n not in index]
-            if missing:
-                report.errors.add(
-                    csv_file.header_line,
-                    "",
-                    _(
-                        "Kolommen ontbreken (%(missing)s). Verwacht: "
-                        "institution,source,survey_year,value,respondents."
-                    )
-                    % {"missing": ", ".join(missing)},
+    kind = "scores"
+
+    def start(self, table: Table) -> bool:
+        index = table.index()
+        needed = ["institution", "source", "surveyyear", "value"]
+        missing = [n for n in needed if n not in index]
+        if missing:
+            self.errors.add(
+                table.header_line,
+                "",
+                _(
+                    "Kolommen ontbreken (%(missing)s). Verwacht: "
+                    "institution,source,survey_year,value,respondents."
                 )
-                return report
-            rows = _read_scores(csv_file, index, report, progress)
-            report.rows = csv_file.data_rows
-    except CsvFileError as exc:
-        report.fatal(exc)
-        return report
-    if report.rows == 0 and not report.errors:
-        report.errors.add(0, "", _("Het bestand bevat geen gegevensrijen."))
-    if report.errors:
-        return report
-    try:
-        with transaction.atomic():
-            _write_scores(rows, report, commit)
-            if not commit:
-                raise _Rollback
-    except _Rollback:
-        report.school_years.clear()
-    return report
+                % {"missing": ", ".join(missing)},
+            )
+            return False
+        self.header = table.header
+        self.cols = {n: index.get(n) for n in needed}
+        self.respondents_col = index.get("respondents")
+        self.known = set(Institution.objects.values_list("brin", flat=True))
+        self.this_year = timezone.localdate().year
+        self.rows: dict[tuple[str, str, int], tuple[Decimal, int | None]] = {}
+        self.first_line: dict[tuple[str, str, int], int] = {}
+        return True
 
-
-def _read_scores(csv_file, index, report, progress):
-    errors = report.errors
-    header = csv_file.header
-    cols = {n: index.get(n) for n in ("institution", "source", "surveyyear", "value")}
-    respondents_col = index.get("respondents")
-    known = set(Institution.objects.values_list("brin", flat=True))
-    this_year = timezone.localdate().year
-    rows: dict[tuple[str, str, int], tuple[Decimal, int | None]] = {}
-    first_line: dict[tuple[str, str, int], int] = {}
-    for line, cells in csv_file.rows(errors, progress=progress):
+    def row(self, line: int, cells: list[str]) -> None:
+        errors, header, cols = self.errors, self.header, self.cols
+        known, this_year, respondents_col = self.known, self.this_year, self.respondents_col
+        rows, first_line = self.rows, self.first_line
         before = errors.total
         brin = cells[cols["institution"]].upper()
         if brin not in known:
@@ -535,7 +302,7 @@ def _read_scores(csv_file, index, report, progress):
         respondents = None
         if respondents_col is not None and cells[respondents_col]:
             raw = cells[respondents_col].replace(".", "")
-            if _INT.match(raw):
+            if COUNT.match(raw):
                 respondents = int(raw)
             else:
                 errors.add(
@@ -545,7 +312,7 @@ def _read_scores(csv_file, index, report, progress):
                     % {"value": cells[respondents_col][:20]},
                 )
         if errors.total != before:
-            continue
+            return
         key = (brin, source, year)
         if key in rows:
             errors.add(
@@ -554,10 +321,28 @@ def _read_scores(csv_file, index, report, progress):
                 _("Dubbele rij: %(brin)s %(source)s %(year)s staat ook al op regel %(line)s.")
                 % {"brin": brin, "source": source, "year": year, "line": first_line[key]},
             )
-            continue
+            return
         rows[key] = (value, respondents)
         first_line[key] = line
-    return rows
+
+    def finish(self) -> None:
+        _write_scores(self.rows, self.report, self.commit)
+
+
+def import_safety_scores(
+    source: str | Path | BinaryIO,
+    *,
+    name: str | None = None,
+    commit: bool = True,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import JOB/MO scores from ``institution,source,survey_year,value,respondents`` (CSV
+    or XLSX).
+
+    Out-of-range values, unknown institutions and duplicate rows are errors. A survey of
+    year *Y* belongs to school year (*Y*-1)-*Y*; listeners are told about those years.
+    """
+    return run_import(ScoreImporter(commit=commit), source, name=name, progress=progress)
 
 
 def _write_scores(rows, report, commit) -> None:
@@ -606,3 +391,21 @@ def _write_scores(rows, report, commit) -> None:
             )
         report.committed = True
     report.sections = [(_("Scores per peiling"), sorted(per_survey.items()))]
+
+
+# --- Import jobs (the upload pages) ---------------------------------------------------------
+
+
+def run_enrolment_job(job, fileobj: BinaryIO, commit: bool, progress: Progress) -> ImportReport:
+    """An uploaded DUO file: its date of upload is the counts' source date."""
+    return import_enrolments(
+        fileobj,
+        name=job.original_name,
+        source_date=timezone.localdate(job.created_at),
+        commit=commit,
+        progress=progress,
+    )
+
+
+def run_score_job(job, fileobj: BinaryIO, commit: bool, progress: Progress) -> ImportReport:
+    return import_safety_scores(fileobj, name=job.original_name, commit=commit, progress=progress)

@@ -1,7 +1,6 @@
 """Figures of the MIV report: denominators (DUO student counts), survey scores (JOB, MO),
 and the rates computed from the registrations."""
 
-import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,8 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Institution
+from miv.models import Job
 
-from .choices import FigureSetStatus, GroupLevel, JobReason, JobStatus, ScoreSource, VictimGroup
+from .choices import FigureSetStatus, GroupLevel, JobReason, ScoreSource, VictimGroup
 
 # Valid range of a score per survey: JOB is a percentage, MO a mean on 0-10.
 SCORE_RANGES = {
@@ -338,29 +338,14 @@ class ScoreCorrelation(models.Model):
         return f"{self.school_year} {self.group} ~ {self.source} {self.survey_year}"
 
 
-class FigureJob(models.Model):
-    """One requested computation of a school year's figures and how it went: the job API
-    reports it. ``attempts`` counts starts; more than one means the task was retried (a
-    database error) or redelivered after a worker died."""
+class FigureJob(Job):
+    """One requested computation of a school year's figures and how it went (a
+    :class:`miv.models.Job`): the job API reports it. ``attempts`` counts starts; more
+    than one means the task was retried (a database error) or redelivered after a worker
+    died."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     school_year = models.CharField(_("schooljaar"), max_length=9, db_index=True)
-    status = models.CharField(
-        _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
-    )
     reason = models.CharField(_("aanleiding"), max_length=10, choices=JobReason.choices)
-    progress = models.PositiveSmallIntegerField(_("voortgang (%)"), default=0)
-    step = models.CharField(_("stap"), max_length=40, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("pogingen"), default=0)
-    error = models.TextField(_("fout"), blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("aangevraagd door"),
-    )
     figure_set = models.ForeignKey(
         FigureSet,
         on_delete=models.SET_NULL,
@@ -369,24 +354,14 @@ class FigureJob(models.Model):
         related_name="+",
         verbose_name=_("cijferset"),
     )
-    celery_task_id = models.CharField(max_length=50, blank=True)
-    created_at = models.DateTimeField(_("aangemaakt op"), auto_now_add=True)
-    started_at = models.DateTimeField(_("gestart op"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("klaar op"), null=True, blank=True)
-    updated_at = models.DateTimeField(_("bijgewerkt op"), auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("berekening")
         verbose_name_plural = _("berekeningen")
-        indexes = [models.Index(fields=["school_year", "status"], name="figure_job_year_status")]
 
     def __str__(self) -> str:
         return f"{self.school_year} {self.status} ({self.pk})"
-
-    @property
-    def retried(self) -> bool:
-        return self.attempts > 1
 
 
 class ResearchRequestLog(models.Model):

@@ -41,6 +41,7 @@ from django.db.models import Count, F, Max, Model, Q
 from django.utils import timezone
 
 from incidents.models import Incident, Institution
+from miv.jobs import send
 from miv.schoolyear import parse_school_year, school_year_of
 from taxonomy.models import Category, IncidentType, Subcategory, TaxonomyVersion
 
@@ -836,44 +837,19 @@ def active_job(school_year: str) -> FigureJob | None:
 def start_job(job_id: JobId, *, task_id: str = "") -> FigureJob | None:
     """Mark a job running and count the attempt. None when it is already done (a redelivered
     message after completion): the job completes once."""
-    with transaction.atomic():
-        job = FigureJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.status == JobStatus.DONE:
-            return None
-        job.attempts += 1
-        job.status = JobStatus.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.error = ""
-        if task_id:
-            job.celery_task_id = task_id
-        job.save()
-    return job
+    return FigureJob.objects.start(
+        job_id, from_=[JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED], task_id=task_id
+    )
 
 
 def finish_job(job: FigureJob, figure_set: FigureSet) -> None:
-    FigureJob.objects.filter(pk=job.pk).update(
-        status=JobStatus.DONE,
-        progress=100,
-        step="done",
-        figure_set=figure_set,
-        finished_at=timezone.now(),
-        updated_at=timezone.now(),
-        error="",
-    )
+    FigureJob.objects.finish(job.pk, step="done", figure_set=figure_set)
 
 
 def fail_job(job_id: JobId, error: str, *, final: bool = True) -> None:
     """Record an error; ``final=False`` while the task will be retried. Never raises: the
     database may be the thing that failed."""
-    try:
-        changes = {"error": error[:2000], "updated_at": timezone.now()}
-        if final:
-            changes.update(status=JobStatus.FAILED, finished_at=timezone.now())
-        else:
-            changes.update(status=JobStatus.QUEUED, step="retry")
-        FigureJob.objects.filter(pk=job_id).update(**changes)
-    except (OperationalError, InterfaceError):
-        logger.warning("could not record the error of figures job %s", job_id)
+    FigureJob.objects.fail(job_id, error, final=final)
 
 
 def run_job(job_id: JobId, *, task_id: str = "") -> FigureSet | None:
@@ -919,9 +895,7 @@ def fail_abandoned_jobs() -> int:
     """Jobs still running long after a task could have (their worker vanished and the
     message was lost) are marked failed, so the job API does not report them forever."""
     cutoff = timezone.now() - timedelta(seconds=2 * time_limit_seconds())
-    return FigureJob.objects.filter(
-        status__in=[JobStatus.QUEUED, JobStatus.RUNNING], updated_at__lt=cutoff
-    ).update(status=JobStatus.FAILED, error="abandoned", finished_at=timezone.now())
+    return FigureJob.objects.fail_abandoned(before=cutoff)
 
 
 # --- Staleness and debouncing -------------------------------------------------------------------
@@ -1006,7 +980,7 @@ def _enqueue_recomputation(school_year: str) -> bool:
     """Send the debounced recomputation that was claimed for ``school_year``. A broker that
     is down is logged and tolerated: the year stays stale and the nightly run (or the next
     change) recomputes it."""
-    from .tasks import recompute_stale_year, send
+    from .tasks import recompute_stale_year
 
     try:
         send(recompute_stale_year, args=[school_year], countdown=debounce_seconds())
@@ -1038,7 +1012,7 @@ def clear_schedule(school_year: str) -> None:
 
 def reschedule(school_year: str, delay: float) -> None:
     """Push the debounced recomputation back until the burst of changes is over."""
-    from .tasks import recompute_stale_year, send
+    from .tasks import recompute_stale_year
 
     delay = max(1.0, delay)
     FigureYear.objects.filter(school_year=school_year).update(

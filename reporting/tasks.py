@@ -8,15 +8,19 @@ Reliability, per task:
 * A lost database connection (``OperationalError``/``InterfaceError``) is retried with
   bounded exponential backoff. Celery's Django fix-up closes unusable connections before
   each run, so the retry starts on a fresh one.
+
+Messages are sent with :func:`miv.jobs.send`: one policy for a broker that is away, shared
+with the imports (fail fast, record it, catch up later).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
+
+from miv.jobs import BrokerUnavailable, send
 
 from . import services
 from .choices import JobReason
@@ -32,37 +36,6 @@ RETRY_OPTIONS = {
     "retry_jitter": True,
     "max_retries": 6,
 }
-
-
-# After a failed publish, the broker is considered down for this long (per process): while
-# Redis is away, every registration would otherwise wait for a connection attempt.
-BROKER_BACKOFF_SECONDS = 30
-_broker_down_until = 0.0
-
-
-class BrokerUnavailable(Exception):
-    """The task message could not be sent; the broker is (probably) down."""
-
-
-def send(task, **options) -> None:
-    """Send a task message, failing fast when the broker is unreachable: one connection
-    attempt, no retries (the caller keeps the work stale for the nightly run instead)."""
-    global _broker_down_until
-    if task.app.conf.task_always_eager:
-        task.apply_async(**options)
-        return
-    if time.monotonic() < _broker_down_until:
-        raise BrokerUnavailable("the broker was unreachable moments ago")
-    transport_options = {**task.app.conf.broker_transport_options, "max_retries": 0}
-    try:
-        with task.app.connection_for_write(
-            transport_options=transport_options, connect_timeout=2
-        ) as connection:
-            task.apply_async(connection=connection, retry=False, **options)
-    except Exception as exc:
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-        raise BrokerUnavailable(str(exc)) from exc
-    _broker_down_until = 0.0
 
 
 class FiguresTask(Task):

@@ -168,9 +168,8 @@ def figure_data(
 ) -> HttpResponse:
     """The numbers of one chart as CSV (the same rows as the table beside it)."""
     header, rows = dashboards.figure_csv_rows(figure, data)
-    table = exports.ExportTable(
-        figure, figure, [exports.Column(str(i), h) for i, h in enumerate(header)], rows
-    )
+    # The figures' tables name their columns for people only: their labels are the header.
+    table = exports.ExportTable(figure, figure, [exports.Column(h, h) for h in header], rows)
     response = HttpResponse(exports.csv_bytes(table), content_type="text/csv; charset=utf-8")
     name = f"miv-figuur-{figure}-{choice.school_year}-{choice.group}-{choice.victim_role}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

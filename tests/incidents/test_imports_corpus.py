@@ -6,6 +6,7 @@ import gzip
 import io
 import random
 import time
+import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -55,6 +56,13 @@ def _xlsx(header, row) -> bytes:
     return buffer.getvalue()
 
 
+def _zip_of_text(header, row) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("export.csv", _good(header, row))
+    return buffer.getvalue()
+
+
 def _random_bytes(size: int) -> bytes:
     return random.Random(7).randbytes(size)
 
@@ -83,7 +91,9 @@ CORPUS = {
         lambda h, r: b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + _random_bytes(4000),
         "tekstbestand",
     ),
-    "binary-xlsx": (_xlsx, "Excel"),
+    # XLSX is read (issue 14); a damaged workbook or another zip is refused.
+    "xlsx-truncated": (lambda h, r: _xlsx(h, r)[:3000], "Excel"),
+    "zip-not-a-workbook": (_zip_of_text, "Excel"),
     "binary-gzip": (lambda h, r: gzip.compress(_good(h, r)), "gzip"),
     "binary-controls": (lambda h, r: bytes(range(1, 32)) * 200, "stuurtekens"),
     "encoding-utf16": (lambda h, r: _good(h, r).decode().encode("utf-16"), "UTF-16"),
@@ -255,14 +265,14 @@ def test_broken_upload_through_the_web(
             {
                 "kind": "incidents",
                 "institution": institution_a.pk,
-                "file": SimpleUploadedFile("export.csv", _xlsx(HEADER, GOOD_ROW)),
+                "file": SimpleUploadedFile("export.xlsx", _xlsx(HEADER, GOOD_ROW)[:3000]),
             },
         )
     job = ImportJob.objects.get()
     assert job.status == ImportStatus.INVALID
     assert "Excel" in job.errors[0][2]
     page = client.get(reverse("incidents:import-detail", args=[job.pk])).content.decode()
-    assert "Dit is geen CSV-bestand maar Excel" in page
+    assert "Excel-werkmap (xlsx), maar ze is beschadigd" in page
     assert counts() == existing
 
 

@@ -11,11 +11,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from incidents import import_jobs
 from incidents.choices import ImportKind, ImportStatus
-from incidents.import_jobs import _progress_writer
-from incidents.importers import publish_progress
 from incidents.models import ImportJob, Incident, LabelMapping
+from miv import jobs as miv_jobs
+from miv.jobs import progress_writer as _progress_writer
+from miv.jobs import publish_progress
 from reporting.models import StudentCount
 from tests.import_helpers import DUO_EXCERPT, csv_bytes
 
@@ -169,7 +169,7 @@ def test_progress_is_reported_while_checking(
     institution_a, location_a, coordinator_a, monkeypatch, django_capture_on_commit_callbacks
 ):
     seen = []
-    monkeypatch.setattr(import_jobs, "publish_progress", lambda job_id, f: seen.append(f))
+    monkeypatch.setattr(miv_jobs, "publish_progress", lambda job_id, f: seen.append(f))
     rows = [["location", "occurred_on", "incident_type", "victim_role"]]
     rows += [["A-HQ", "2023-03-14", "MIS.FYS.06", "student"]] * 9000
     with django_capture_on_commit_callbacks(execute=True):
@@ -483,7 +483,7 @@ def test_broker_down_leaves_the_job_retryable(
 
     client = web(coordinator_a)
     with monkeypatch.context() as patch:
-        patch.setattr(tasks.validate_import_job, "delay", unreachable)
+        patch.setattr(tasks.validate_import_job, "apply_async", unreachable)
         with django_capture_on_commit_callbacks(execute=True):
             response = upload(client, GOOD, institution=institution_a)
     assert response.status_code == 302
@@ -497,7 +497,7 @@ def test_broker_down_leaves_the_job_retryable(
     job.refresh_from_db()
     assert job.status == ImportStatus.VALIDATED and job.message == ""
     with monkeypatch.context() as patch:
-        patch.setattr(tasks.run_import_job, "delay", unreachable)
+        patch.setattr(tasks.run_import_job, "apply_async", unreachable)
         with django_capture_on_commit_callbacks(execute=True):
             client.post(reverse("incidents:import-confirm", args=[job.pk]))
     job.refresh_from_db()

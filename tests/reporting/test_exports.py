@@ -17,8 +17,8 @@ from django.test import Client
 from django.utils import translation
 
 from incidents.choices import Status
+from incidents.columns import LIST, LIST_COLUMNS
 from incidents.exporters import write_incidents_csv
-from incidents.importers import STANDARD_COLUMNS
 from incidents.models import Incident
 from reporting import exports
 from reporting.models import InstitutionRate, SectorRate
@@ -151,14 +151,16 @@ def test_xlsx_opens_and_holds_the_same_numbers_as_the_csv(world, institution_a):
     archive = io.BytesIO()
     exports.write_zip(tables, archive, "miv-25LJ-2022-2023")
     csvs = read_zip(archive.getvalue())
+    # Issue 17: machine names for sheets and files, and a codebook beside the tables.
     assert sorted(csvs) == [
+        "miv-25LJ-2022-2023-codebook.csv",
         "miv-25LJ-2022-2023-delivery.csv",
         "miv-25LJ-2022-2023-rates.csv",
         "miv-25LJ-2022-2023-trend.csv",
     ]
     workbook = openpyxl.load_workbook(io.BytesIO(xlsx.getvalue()))
-    assert workbook.sheetnames == ["Levering", "Cijfers", "Trend"]
-    for sheet, key in zip(workbook.worksheets, ("delivery", "rates", "trend"), strict=True):
+    assert workbook.sheetnames == ["delivery", "rates", "trend", "codebook"]
+    for sheet, key in zip(workbook.worksheets[:3], ("delivery", "rates", "trend"), strict=True):
         assert sheet.freeze_panes == "A2"
         assert all(cell.font.bold for cell in sheet[1])
         lines = csvs[f"miv-25LJ-2022-2023-{key}.csv"]
@@ -218,7 +220,7 @@ def test_command_writes_xlsx_zip_and_single_tables(world, tmp_path):
         str(xlsx),
         stdout=out,
     )
-    assert openpyxl.load_workbook(xlsx).sheetnames == ["Levering", "Cijfers", "Trend"]
+    assert openpyxl.load_workbook(xlsx).sheetnames == ["delivery", "rates", "trend", "codebook"]
     assert "25LJ 2022-2023" in out.getvalue()
     archive = tmp_path / "f.zip"
     call_command(
@@ -229,7 +231,7 @@ def test_command_writes_xlsx_zip_and_single_tables(world, tmp_path):
         f"--output={archive}",
         stdout=io.StringIO(),
     )
-    assert len(read_zip(archive.read_bytes())) == 3
+    assert len(read_zip(archive.read_bytes())) == 4  # + codebook (issue 17)
     single = tmp_path / "rates.csv"
     call_command(
         "export_figures",
@@ -242,7 +244,7 @@ def test_command_writes_xlsx_zip_and_single_tables(world, tmp_path):
         stdout=io.StringIO(),
     )
     header = single.read_text(encoding="utf-8-sig").splitlines()[0]
-    assert header.startswith("School year,Group (code),Group")
+    assert header.startswith("school_year,group_code,group")  # issue 17: machine names
 
 
 @pytest.mark.parametrize(
@@ -300,13 +302,13 @@ def test_coordinator_downloads_the_own_institution(world, coordinator_a):
     assert response["Content-Type"] == exports.XLSX_CONTENT_TYPE
     assert 'filename="miv-25LJ-2022-2023.xlsx"' in response["Content-Disposition"]
     workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
-    assert len(workbook.sheetnames) == 3
+    assert len(workbook.sheetnames) == 4  # + codebook (issue 17)
     response = client.get(DOWNLOAD, {"institution": "25LJ", "school_year": YEAR, "format": "csv"})
     assert response["Content-Type"] == "application/zip"
-    assert len(read_zip(b"".join(response.streaming_content))) == 3
+    assert len(read_zip(b"".join(response.streaming_content))) == 4  # + codebook (issue 17)
     response = client.get(DOWNLOAD, {"institution": "25LJ", "school_year": YEAR, "table": "trend"})
     assert response["Content-Type"].startswith("text/csv")
-    assert response.content.decode("utf-8-sig").startswith("Schooljaar,")
+    assert response.content.decode("utf-8-sig").startswith("school_year,")  # issue 17
 
 
 def test_other_institutions_and_other_roles_cannot_download(
@@ -422,6 +424,7 @@ def test_the_csv_is_the_standard_csv_streamed(listed, coordinator_a):
         Incident.objects.filter(institution=listed.institution).order_by("-occurred_on", "-id"),
         buffer,
         bom=True,
+        columns=LIST,  # issue 17: the list adds reference and status to the standard columns
     )
     assert streamed == buffer.getvalue()
 
@@ -437,7 +440,7 @@ def test_formula_cells_are_escaped_in_csv_and_xlsx(listed, coordinator_a):
     assert response["Content-Type"] == exports.XLSX_CONTENT_TYPE
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     values = list(sheet.iter_rows(values_only=True))
-    assert list(values[0]) == STANDARD_COLUMNS
+    assert list(values[0]) == LIST_COLUMNS  # issue 17: + reference, status
     assert len(values) - 1 == len(rows)
     for cells in sheet.iter_rows(min_row=2):
         for cell in cells:

@@ -168,34 +168,6 @@ def test_registration_succeeds_when_the_broker_is_down(
     assert not _year().stale
 
 
-@pytest.fixture
-def with_a_broker():
-    """Tasks are sent to a broker instead of run in-process."""
-    from miv.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    yield app
-    app.conf.task_always_eager = previous
-
-
-def test_sending_fails_fast_and_backs_off_while_the_broker_is_down(with_a_broker, monkeypatch):
-    attempts = []
-
-    def refused(*args, **kwargs):
-        attempts.append(kwargs)
-        raise ConnectionRefusedError(111, "Connection refused")
-
-    monkeypatch.setattr(with_a_broker, "connection_for_write", refused)
-    monkeypatch.setattr(tasks, "_broker_down_until", 0.0)
-    for _ in range(3):
-        with pytest.raises(tasks.BrokerUnavailable):
-            tasks.send(tasks.recompute_stale_year, args=[YEAR], countdown=60)
-    # One connection attempt, without retries; then no attempts during the back-off.
-    assert len(attempts) == 1
-    assert attempts[0]["transport_options"]["max_retries"] == 0
-
-
 def test_a_failing_stale_mark_never_breaks_the_caller(sector, monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise OperationalError("database is gone")

@@ -1,4 +1,4 @@
-from incidents import roles as miv_roles
+from . import roles as miv_roles
 
 
 def roles(request):
