@@ -165,7 +165,7 @@ class IncidentWriter:
         # As register_incident(): the fields that were set; personal data only as ***.
         changes = {}
         for name, attribute, convert, masked in _AUDIT_CONVERSIONS:
-            value = values[attribute]
+            value = values.get(attribute)  # an import sets no reporter note
             if value == "" or value is None:
                 continue
             changes[name] = [None, MASK if masked else convert(value)]
