@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from accounts import members, tokens
 from incidents.choices import Role
 from incidents.models import Incident, Location, Membership
-from tests.e2e.test_registration_browser import PHONE, Session
+from tests.e2e.test_registration_browser import PHONE, Session, answer, choose_type
 from tests.oidc import IDP_USERS
 
 pytestmark = [
@@ -79,10 +79,8 @@ def test_a_coordinator_adds_a_location_and_invites_a_colleague_who_registers(
     expect(cpage.get_by_role("heading", name="Incident registreren")).to_be_visible()
     expect(cpage.get_by_label("Vestiging", exact=True)).to_have_value(str(new_location.pk))
     assert colleague.scroll_width() <= 390
-    cpage.get_by_label("Zoek het type incident").press_sequentially("vecht")
-    expect(cpage.locator("#id_incident_type")).to_have_value("MIS.FYS.06")
-    cpage.get_by_role("group", name="Wie was het slachtoffer?").get_by_label("Student").check()
-    cpage.get_by_role("group", name="Letsel").get_by_label("Geen letsel").check()
+    choose_type(cpage, "vecht", "Vechtpartij", tap=False)
+    answer(cpage, victim="Student", perpetrator="Student", injury="Geen letsel")
     cpage.get_by_role("button", name="Incident registreren").click()
     expect(cpage.get_by_role("heading", name="Incident geregistreerd")).to_be_visible()
     nina = get_user_model().objects.get(username="nina")
