@@ -190,11 +190,20 @@ def test_register_through_chromium_and_read_the_figures(people):
             cookies = {c["name"]: c for c in context.cookies()}
             assert cookies["sessionid"]["secure"] and cookies["sessionid"]["httpOnly"]
 
-            page.locator("#id_incident_type").select_option("MIS.FYS.06")
-            page.get_by_role("group", name="Wie was het slachtoffer?").get_by_label(
-                "Student"
-            ).check()
-            page.get_by_role("group", name="Letsel").get_by_label("Licht letsel").check()
+            # The type is chosen through the search-as-you-type combobox; no answer that
+            # feeds the figures is preselected, so each is chosen explicitly.
+            field = page.get_by_role("combobox", name="Wat is er gebeurd?")
+            field.click()
+            field.press_sequentially("vecht")
+            page.get_by_role("option", name="Vechtpartij", exact=True).click()
+            expect(field).to_have_value("Vechtpartij")
+            for group, label in (
+                ("Wie was het slachtoffer?", "Student"),
+                ("Wie was de dader?", "Student"),
+                ("Letsel", "Licht letsel"),
+            ):
+                page.get_by_role("group", name=group).get_by_label(label).check()
+            page.locator("details.more-details > summary").click()
             page.get_by_label("Beschrijving").fill("Productietest: twee studenten vochten.")
             page.get_by_role("button", name="Incident registreren").click()
             expect(page.get_by_role("heading", name="Incident geregistreerd")).to_be_visible()
