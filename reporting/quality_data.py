@@ -104,6 +104,13 @@ def month_label(month: date) -> str:
     return date_format(month, "F Y")
 
 
+def days_text(days: float | None) -> str:
+    """A number of days as written: whole days without decimals (a median may be x.5)."""
+    if days is None:
+        return format_number(None)
+    return format_number(days, 1 if days % 1 else 0)
+
+
 def todo_text(item: quality.Todo) -> str:
     """One to-do item as the coordinator reads it: what is wrong and what to do."""
     p = item.params
@@ -141,7 +148,7 @@ def todo_text(item: quality.Todo) -> str:
             "Registraties komen laat binnen: de helft na %(median)s dagen, %(late)s van "
             "%(n)s na meer dan %(days)s dagen. Registreer zo snel mogelijk na het incident."
         ) % {
-            "median": format_number(p["median"], 1 if p["median"] % 1 else 0),
+            "median": days_text(p["median"]),
             "late": format_number(p["late"], 0),
             "n": format_number(p["n"], 0),
             "days": quality.LATE_DAYS,

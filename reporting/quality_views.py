@@ -86,7 +86,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "reporting/quality_index.html", {"institutions": institutions[:500]})
 
 
-def _page(request, institution, school_year, *, form=None, status=200) -> HttpResponse:
+def _page(request, institution, school_year, *, form=None) -> HttpResponse:
     years = school_years_offered(institution)
     result = quality_data.registration_quality(institution, school_year)
     mark = UnusableYear.objects.filter(institution=institution, school_year=school_year).first()
@@ -108,13 +108,14 @@ def _page(request, institution, school_year, *, form=None, status=200) -> HttpRe
             (quality_data.field_label(item.field), item) for item in result.completeness
         ],
         "silent_months": [quality_data.month_label(m) for m in result.silent_months],
+        "median_delay": quality_data.days_text(result.delay.median_days),
         "mark": mark,
         "students": students,
         "usable": result.incidents > 0 and bool(students) and mark is None,
         "form": form or UnusableYearForm(),
         "history": history,
     }
-    return render(request, "reporting/quality.html", context, status=status)
+    return render(request, "reporting/quality.html", context)
 
 
 @never_cache
@@ -164,7 +165,7 @@ def mark_unusable(request: HttpRequest, brin: str, school_year: str) -> HttpResp
                 % {"year": school_year},
             )
             return _back(institution, school_year)
-    return _page(request, institution, school_year, form=form, status=400)
+    return _page(request, institution, school_year, form=form)
 
 
 @never_cache
