@@ -54,7 +54,7 @@ def institution_years(school_year: str) -> list[coverage.InstitutionYear]:
 
 
 def school_year_coverage(school_year: str) -> coverage.Coverage:
-    """Tabel 5.1 of the school year and its tests (four queries)."""
+    """Tabel 5.1 of the school year and its tests (five queries)."""
     return coverage.coverage(institution_years(school_year))
 
 
