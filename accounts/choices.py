@@ -22,6 +22,9 @@ class AuditAction(models.TextChoices):
     TOKEN_CREATED = "token_created", _("API-token aangemaakt")
     TOKEN_REVOKED = "token_revoked", _("API-token ingetrokken")
     ACCOUNT_LINKED = "account_linked", _("Instellingsaccount gekoppeld")
+    # Registrations of a school year marked not usable for the sector figures, and back.
+    YEAR_UNUSABLE = "year_unusable", _("Schooljaar niet bruikbaar voor de sector")
+    YEAR_USABLE = "year_usable", _("Schooljaar weer bruikbaar voor de sector")
 
 
 class InvitableRole(models.TextChoices):

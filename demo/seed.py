@@ -19,6 +19,7 @@ from demo.closed_loop import seed_closing_notes
 from demo.data import INSTITUTIONS, SEED
 from demo.incidents import LEGACY_BRIN, seed_incidents, seed_legacy_import
 from demo.people import research_token, seed_institutions, seed_users
+from demo.quality import seed_incomplete_year, seed_registration_times
 from demo.questionnaire import seed_questionnaire
 from demo.registers import seed_safety_scores, seed_student_counts
 from incidents.models import Institution
@@ -46,6 +47,10 @@ def seed_demo(today: date | None = None) -> dict:
         incidents = 0
         if not already:
             incidents = seed_incidents(institutions, school_years, today, rng)
+            # Registration quality (issue 12): when and how the demo users registered, and
+            # a first year that one institution marked not usable for the sector.
+            seed_registration_times(today, rng)
+            seed_incomplete_year(institutions, school_years[0])
         responses = seed_questionnaire(institutions, school_years)
         notes = seed_closing_notes(today)
         seed_accounts(institutions)

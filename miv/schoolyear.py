@@ -1,4 +1,5 @@
-"""School years (schooljaren): 1 August to 31 July, written ``2022-2023``. No Django."""
+"""School years (schooljaren): 1 August to 31 July, written ``2022-2023``, and the running
+school year (see below). No Django."""
 
 import re
 from datetime import date
@@ -34,3 +35,46 @@ def previous_school_years(value: str, count: int) -> list[str]:
     """The ``count`` school years before ``value``, oldest first."""
     start = parse_school_year(value)
     return [school_year_from_start(start - n) for n in range(count, 0, -1)]
+
+
+# --- The running school year ----------------------------------------------------------------
+#
+# A school year is *running* on a day from its 1 August to its 31 July; its figures then
+# cover the year "t/m" (through) that day only, and are compared with the same part of
+# earlier years, never with whole years. "The same part" is by calendar date: through
+# 15 December is 1 August-15 December in every year (29 February becomes 28 February in a
+# year without it), so holidays and the start of the year line up.
+
+
+def is_running(value: str, day: date) -> bool:
+    """Whether the school year is under way on ``day`` (not before it, not after it)."""
+    first, last = school_year_bounds(value)
+    return first <= day <= last
+
+
+def through_date(value: str, day: date) -> date | None:
+    """The last day of the school year that has passed by ``day`` (its "t/m" date): ``day``
+    itself while the year runs, its 31 July once it is over; None before it has begun."""
+    first, last = school_year_bounds(value)
+    if day < first:
+        return None
+    return min(day, last)
+
+
+def same_date_in(value: str, day: date) -> date:
+    """The date in school year ``value`` with ``day``'s month and day of the month."""
+    start = parse_school_year(value)
+    year = start if day.month >= 8 else start + 1
+    if day.month == 2 and day.day == 29 and not _leap(year):
+        return date(year, 2, 28)
+    return date(year, day.month, day.day)
+
+
+def year_to_date_bounds(value: str, through: date) -> tuple[date, date]:
+    """First day of school year ``value`` and its date matching ``through`` (of any school
+    year): the period to compare a running year with."""
+    return school_year_bounds(value)[0], same_date_in(value, through)
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

@@ -12,8 +12,12 @@ from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Institution
 from miv.models import Job
+from miv.schoolyear import parse_school_year
 
 from .choices import FigureSetStatus, GroupLevel, JobReason, ScoreSource, VictimGroup
+
+# A reason for marking a year's registrations not usable: a sentence or two.
+REASON_MAX_LENGTH = 500
 
 # Valid range of a score per survey: JOB is a percentage, MO a mean on 0-10.
 SCORE_RANGES = {
@@ -394,3 +398,57 @@ class ResearchRequestLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.endpoint} {self.status_code}"
+
+
+class UnusableYear(models.Model):
+    """An institution's registrations of one school year, marked "not usable for the sector"
+    by its coordinator or an administrator, with the reason (e.g. only one location
+    registered that year). The figures job leaves the institution-year out of every sector
+    statistic (``excluded`` reason ``marked_unusable``) and the coverage counts it as
+    registered but not usable. Unmarking deletes the row; both are in the audit trail
+    (:mod:`reporting.usability`)."""
+
+    institution = models.ForeignKey(
+        Institution,
+        on_delete=models.CASCADE,
+        related_name="unusable_years",
+        verbose_name=_("instelling"),
+    )
+    school_year = models.CharField(_("schooljaar"), max_length=9)
+    reason = models.TextField(_("reden"), max_length=REASON_MAX_LENGTH)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("gemarkeerd door"),
+    )
+    marked_at = models.DateTimeField(_("gemarkeerd op"), default=timezone.now)
+
+    class Meta:
+        ordering = ["school_year", "institution__name"]
+        verbose_name = _("niet bruikbaar schooljaar")
+        verbose_name_plural = _("niet bruikbare schooljaren")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "school_year"], name="unusable_year_once_per_institution"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.institution.brin} {self.school_year}"
+
+    def clean(self) -> None:
+        errors = {}
+        try:
+            parse_school_year(self.school_year)
+        except ValueError:
+            errors["school_year"] = _("Ongeldig schooljaar; schrijf 2022-2023.")
+        self.reason = " ".join((self.reason or "").split())
+        if not self.reason:
+            errors["reason"] = _("Geef de reden: waarom zijn deze registraties niet bruikbaar?")
+        elif len(self.reason) > REASON_MAX_LENGTH:
+            errors["reason"] = _("Maximaal %(max)d tekens.") % {"max": REASON_MAX_LENGTH}
+        if errors:
+            raise ValidationError(errors)

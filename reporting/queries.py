@@ -82,6 +82,12 @@ def _current(queryset, school_year: str):
 
 
 def _reason_text(code: str) -> str:
+    if code == services.EXCLUDED_MARKED_UNUSABLE:
+        return _(
+            "De registraties van dit schooljaar zijn door de instelling of een beheerder als "
+            "niet bruikbaar voor de sector gemarkeerd; niet meegeteld in de cijfers en "
+            "gemiddelden."
+        )
     if code == services.EXCLUDED_ZERO_STUDENTS:
         return _("Het studentaantal is 0; niet meegeteld in de cijfers en gemiddelden.")
     return _("Geen studentaantal voor dit schooljaar; niet meegeteld in de cijfers en gemiddelden.")

@@ -56,6 +56,7 @@ from .models import (
     ScoreCorrelation,
     SectorRate,
     StudentCount,
+    UnusableYear,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,9 @@ VICTIM_GROUPS = (VictimGroup.ALL, VictimGroup.STUDENT, VictimGroup.STAFF)
 # Why an institution is left out of the rates and means.
 EXCLUDED_NO_STUDENT_COUNT = "no_student_count"
 EXCLUDED_ZERO_STUDENTS = "zero_students"
+# Its coordinator or an administrator marked the year's registrations not usable
+# (reporting.usability): left out even with a student count.
+EXCLUDED_MARKED_UNUSABLE = "marked_unusable"
 # Correlation status when no survey of that kind was held in or before the school year.
 NO_SURVEY = "no_survey"
 
@@ -371,14 +375,17 @@ def compute_rows(
     institution_ids: Iterable[int],
     scores: dict[str, tuple[int | None, dict[int, float]]],
     level: float = stats.DEFAULT_LEVEL,
+    unusable: Iterable[int] = (),
 ) -> Computed:
     """All rows of a figure set, from the aggregate. No queries.
 
     ``students``: the denominators; ``institution_ids``: every institution that should
     appear (with rates, or in the excluded list); ``scores``: per source the survey year
-    used and the scores of that survey.
+    used and the scores of that survey; ``unusable``: institutions whose year is marked not
+    usable (left out like those without a denominator).
     """
     out = Computed()
+    unusable = set(unusable)
     all_ids = sorted(set(institution_ids) | {row[0] for row in aggregate})
     position = {inst: i for i, inst in enumerate(all_ids)}
     n_types, n_groups = groups.matrix.shape
@@ -392,11 +399,16 @@ def compute_rows(
     counts = np.stack([by_group.sum(axis=2), by_group[:, :, 0], by_group[:, :, 1]], axis=2)
     out.incidents_counted = int(cube.sum())
 
-    included = [inst for inst in all_ids if students.get(inst, 0) > 0]
+    included = [inst for inst in all_ids if students.get(inst, 0) > 0 and inst not in unusable]
     for inst in all_ids:
-        if students.get(inst, 0) > 0:
+        if students.get(inst, 0) > 0 and inst not in unusable:
             continue
-        reason = EXCLUDED_ZERO_STUDENTS if inst in students else EXCLUDED_NO_STUDENT_COUNT
+        if inst in unusable:
+            reason = EXCLUDED_MARKED_UNUSABLE
+        elif inst in students:
+            reason = EXCLUDED_ZERO_STUDENTS
+        else:
+            reason = EXCLUDED_NO_STUDENT_COUNT
         out.excluded.append(
             {
                 "institution_id": inst,
@@ -743,6 +755,11 @@ def compute_school_year(
         # want of a denominator); inactive ones only when they have data for the year.
         institution_ids = set(Institution.objects.filter(active=True).values_list("pk", flat=True))
         institution_ids |= set(students)
+        unusable = set(
+            UnusableYear.objects.filter(school_year=school_year).values_list(
+                "institution_id", flat=True
+            )
+        )
         scores = {}
         for source in ScoreSource.values:
             survey_year = default_survey_year(source, school_year)
@@ -774,6 +791,7 @@ def compute_school_year(
                     institution_ids=institution_ids,
                     scores=scores,
                     level=level,
+                    unusable=unusable,
                 )
                 progress(50, "write")
                 with transaction.atomic():

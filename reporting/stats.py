@@ -1,7 +1,7 @@
 """The statistics behind the MIV figures (report chapters 5 and 6). Pure functions: no
 Django, no database; numpy and scipy underneath.
 
-Three things are computed, each always labelled with its method:
+Five things are computed, each always labelled with its method:
 
 * a **rate per 1,000 students** with the exact (Garwood) Poisson interval, the interval R's
   ``poisson.test(x, T = N/1000)`` and Stata's exact Poisson CI report;
@@ -10,7 +10,12 @@ Three things are computed, each always labelled with its method:
   exact interval, plus median, minimum, maximum and k. The two are different estimands
   (the typical institution versus the sector as a whole) and are never mixed;
 * a **correlation** between the institutions' rates and a survey score: Pearson r with its
-  two-sided p-value and Fisher-z interval, Spearman ρ with its p-value, and n.
+  two-sided p-value and Fisher-z interval, Spearman ρ with its p-value, and n;
+* **funnel-plot control limits** (95% and 99.8%) around the sector rate for an institution
+  of N students, exact Poisson with Spiegelhalter's interpolation, and where each
+  institution lies; with the overdispersion the limits ignore (see "Funnel plots" below);
+* the **change from last year** as a rate ratio with the exact conditional interval R's
+  ``poisson.test(c(x1, x2), c(N1, N2))`` reports.
 
 Every function has a vectorised form (many groups at once), used by the figures job, and
 a scalar form built on it, so there is one implementation to test. Results never contain
@@ -25,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
-from scipy.stats import rankdata
+from scipy.stats import binomtest, poisson, rankdata
 
 PER_STUDENTS = 1000
 DEFAULT_LEVEL = 0.95
@@ -345,3 +350,211 @@ def below_both_medians(rates: Sequence[float], scores: Sequence[float]) -> Below
     score_median = float(np.median(y))
     hits = np.nonzero((x < rate_median) & (y < score_median))[0]
     return BelowMedians([int(i) for i in hits], rate_median, score_median)
+
+
+# --- Funnel plots -----------------------------------------------------------------------------
+#
+# Decisions and limits:
+#
+# * The target is the **pooled sector rate** Σx/ΣN·1000 of the institutions in the figure (the
+#   sector as a whole), as Spiegelhalter (2005) does; the caller passes it.
+# * The limits for an institution of N students are quantiles of Poisson(θ), θ = rate·N/1000,
+#   **with Spiegelhalter's interpolation** (2005, "Funnel plots for comparing institutional
+#   performance", Stat Med 24:1185-1202, appendix A.1): with r the p-quantile (the smallest r
+#   with P(X ≤ r) ≥ p) and α = (P(X ≤ r) − p) / (P(X ≤ r) − P(X ≤ r − 1)), the limit is
+#   r − α. Plain quantiles make the funnel a staircase; ``interpolate=False`` gives them.
+#   A lower limit below 0 is 0. The count limits are divided by N and given per 1,000.
+# * The limits assume that institutions differ by Poisson chance alone. Registrations differ
+#   far more than that (how much is registered at all), so many institutions fall outside
+#   them: :func:`overdispersion` measures by how much (φ̂ = Σz²/k; φ̂ ≫ 1 says the limits are
+#   too narrow for a fair "outside" judgement). No correction is applied here: the caller
+#   says so beside the plot.
+
+FUNNEL_LEVELS = (0.95, 0.998)
+FUNNEL_METHOD = "funnel_exact_poisson_interpolated"
+FUNNEL_METHOD_LABEL = (
+    "control limits: quantiles of Poisson(sector rate x N / 1000) with Spiegelhalter's (2005) "
+    "interpolation, per 1,000 students; the target is the pooled sector rate"
+)
+# Where an institution lies in the funnel (inner: the lower level, 95%; outer: 99.8%).
+ABOVE_OUTER = "above_outer"
+ABOVE_INNER = "above_inner"
+WITHIN = "within"
+BELOW_INNER = "below_inner"
+BELOW_OUTER = "below_outer"
+
+
+def poisson_limit_counts(expected, p: float, *, interpolate: bool = True) -> np.ndarray:
+    """The ``p``-quantile of Poisson(``expected``), vectorised: interpolated as Spiegelhalter
+    (2005) does (see above), or the plain quantile with ``interpolate=False``."""
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must lie strictly between 0 and 1, not {p}")
+    mu = np.asarray(expected, dtype=np.float64)
+    if np.any(mu < 0) or not np.all(np.isfinite(mu)):
+        raise ValueError("expected counts must be finite and non-negative")
+    r = poisson.ppf(p, mu)
+    if not interpolate:
+        return r
+    at_r = poisson.cdf(r, mu)
+    below = poisson.cdf(r - 1, mu)
+    alpha = (at_r - p) / (at_r - below)
+    return np.maximum(r - alpha, 0.0)
+
+
+@dataclass(frozen=True)
+class FunnelLimits:
+    """The control limits of one level, per 1,000 students, for each ``students``."""
+
+    level: float
+    sector_rate: float
+    students: tuple[int, ...]
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    method: str = FUNNEL_METHOD
+
+
+def funnel_limits(
+    sector_rate: float, students, levels: Sequence[float] = FUNNEL_LEVELS
+) -> list[FunnelLimits]:
+    """Control limits around ``sector_rate`` (per 1,000) for institutions of ``students``
+    students (any sizes: the institutions themselves, or a grid to draw the funnel)."""
+    n = np.asarray(students, dtype=np.float64).reshape(-1)
+    if np.any(n <= 0):
+        raise ValueError("the number of students must be positive")
+    if not (math.isfinite(sector_rate) and sector_rate >= 0):
+        raise ValueError("the sector rate must be a non-negative number")
+    expected = sector_rate * n / PER_STUDENTS
+    out = []
+    for level in levels:
+        level = _check_level(level)
+        tail = (1.0 - level) / 2.0
+        scale = PER_STUDENTS / n
+        out.append(
+            FunnelLimits(
+                level=level,
+                sector_rate=float(sector_rate),
+                students=tuple(int(v) for v in n),
+                lower=tuple((poisson_limit_counts(expected, tail) * scale).tolist()),
+                upper=tuple((poisson_limit_counts(expected, 1.0 - tail) * scale).tolist()),
+            )
+        )
+    return out
+
+
+def funnel_positions(
+    counts, students, sector_rate: float, levels: tuple[float, float] = FUNNEL_LEVELS
+) -> list[str]:
+    """Where each institution's rate lies: beyond the outer (99.8%) limit, beyond the inner
+    (95%) one, or within. A rate on a limit is within."""
+    x = np.asarray(counts, dtype=np.float64).reshape(-1)
+    inner, outer = funnel_limits(sector_rate, students, sorted(levels))
+    rate = PER_STUDENTS * x / np.asarray(inner.students, dtype=np.float64)
+    positions = []
+    for i, value in enumerate(rate):
+        if value > outer.upper[i]:
+            positions.append(ABOVE_OUTER)
+        elif value > inner.upper[i]:
+            positions.append(ABOVE_INNER)
+        elif value < outer.lower[i]:
+            positions.append(BELOW_OUTER)
+        elif value < inner.lower[i]:
+            positions.append(BELOW_INNER)
+        else:
+            positions.append(WITHIN)
+    return positions
+
+
+@dataclass(frozen=True)
+class Overdispersion:
+    """φ̂ = Σz²/k with z = (x − E)/√E and E = sector rate·N/1000, and the p-value of Σz²
+    against χ²(k − 1) (k − 1: the target was estimated from the same institutions). None
+    below two institutions or for a sector rate of 0."""
+
+    k: int
+    phi: float | None
+    p_value: float | None
+
+
+def overdispersion(counts, students, sector_rate: float) -> Overdispersion:
+    x = np.asarray(counts, dtype=np.float64).reshape(-1)
+    n = np.asarray(students, dtype=np.float64).reshape(-1)
+    k = int(x.size)
+    if k < 2 or sector_rate <= 0:
+        return Overdispersion(k, None, None)
+    expected = sector_rate * n / PER_STUDENTS
+    chi_square = float((((x - expected) ** 2) / expected).sum())
+    return Overdispersion(k, chi_square / k, _finite(special.chdtrc(k - 1, chi_square)))
+
+
+# --- Change from last year --------------------------------------------------------------------
+#
+# Given x1 + x2 = n incidents in two years with N1 and N2 students, x1 ~ Binomial(n, p) with
+# p = N1·RR / (N1·RR + N2). The interval is Clopper-Pearson on p (beta quantiles), turned into
+# RR = p / (1 − p) · N2 / N1; the p-value is the exact binomial test of p = N1 / (N1 + N2)
+# (RR = 1). This is what R's ``poisson.test(c(x1, x2), c(N1, N2))`` reports. Limits: it
+# compares registrations, so a change in how much an institution registers looks like a
+# change in incidents; and it needs whole years (a running year is compared with the same
+# period of last year by the caller, never with a whole year).
+
+RATE_RATIO_METHOD = "rate_ratio_exact_conditional"
+RATE_RATIO_METHOD_LABEL = (
+    "rate ratio (x1/N1)/(x2/N2); exact conditional interval: Clopper-Pearson on "
+    "x1 | x1 + x2 ~ Binomial, as R's poisson.test"
+)
+NO_PREVIOUS = "no_previous"  # incidents this year, none the year before: the ratio is infinite
+
+
+@dataclass(frozen=True)
+class RateRatio:
+    """This year's rate over last year's. ``status`` ``ok``; ``not_enough_data`` (no incident
+    in either year: nothing is known); ``no_previous`` (none last year: the ratio and the
+    upper limit are infinite, so None, the lower limit is given)."""
+
+    count: int
+    students: int
+    previous_count: int
+    previous_students: int
+    status: str
+    ratio: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    level: float = DEFAULT_LEVEL
+    method: str = RATE_RATIO_METHOD
+
+
+def rate_ratio(
+    count: int,
+    students: int,
+    previous_count: int,
+    previous_students: int,
+    level: float = DEFAULT_LEVEL,
+) -> RateRatio:
+    level = _check_level(level)
+    values = (count, students, previous_count, previous_students)
+    if any(int(v) != v for v in values) or count < 0 or previous_count < 0:
+        raise ValueError("counts must be non-negative integers and students integers")
+    if students <= 0 or previous_students <= 0:
+        raise ValueError("the number of students must be positive")
+    x1, n1, x2, n2 = (int(v) for v in values)
+    total = x1 + x2
+    base = RateRatio(x1, n1, x2, n2, NOT_ENOUGH_DATA, level=level)
+    if total == 0:
+        return base
+    alpha = 1.0 - level
+    p_low = float(special.betaincinv(x1, total - x1 + 1, alpha / 2.0)) if x1 else 0.0
+    p_high = float(special.betaincinv(x1 + 1, total - x1, 1.0 - alpha / 2.0)) if x2 else 1.0
+    scale = n2 / n1
+    p_value = binomtest(x1, total, n1 / (n1 + n2)).pvalue
+    return RateRatio(
+        x1,
+        n1,
+        x2,
+        n2,
+        OK if x2 else NO_PREVIOUS,
+        ratio=(x1 / n1) / (x2 / n2) if x2 else None,
+        ci_low=p_low / (1.0 - p_low) * scale,
+        ci_high=p_high / (1.0 - p_high) * scale if x2 else None,
+        p_value=_finite(p_value),
+        level=level,
+    )

@@ -61,7 +61,7 @@ from questionnaire.models import Answer, OpenAnswer, QuestionnaireResponse, Ques
 from questionnaire.models import ResponseEvent as QuestionnaireEvent
 from reporting import services as figures
 from reporting.choices import JobReason, JobStatus
-from reporting.models import FigureJob, StudentCount
+from reporting.models import FigureJob, StudentCount, UnusableYear
 from taxonomy.models import IncidentType
 from tests.factories import IncidentFactory, InstitutionFactory, LocationFactory
 from tests.incidents.test_permissions import (
@@ -435,8 +435,38 @@ ACCOUNTS = [
          targeted=False),
 ]  # fmt: skip
 
+# Issue 12: registration quality per institution and school year, and marking a year's
+# registrations not usable for the sector (coordinators: their own, 404 elsewhere;
+# administrators all; registrars and researchers 403).
+QUALITY_PAGE = lambda o: f"/figures/quality/{o['institution'].brin}/"  # noqa: E731
+QUALITY = [
+    Case("quality-index", "get", lambda o: "/figures/quality/",
+         expect(302, 403, 302, 403, 302, 403), targeted=False),
+    Case("quality", "get", QUALITY_PAGE, MANAGER),
+    Case("quality-year", "get", lambda o: QUALITY_PAGE(o) + f"?school_year={YEAR}", MANAGER),
+    Case("quality-mark-unusable", "post", lambda o: QUALITY_PAGE(o) + f"{YEAR}/unusable/",
+         MANAGER_ACTION, body=lambda o: {"reason": "Alleen de hoofdvestiging registreerde."}),
+    # Without a reason: the page again with the error, nothing marked.
+    Case("quality-mark-unusable-empty", "post", lambda o: QUALITY_PAGE(o) + f"{YEAR}/unusable/",
+         MANAGER, body=lambda o: {"reason": " "},
+         writes=frozenset()),
+    Case("quality-mark-usable", "post", lambda o: QUALITY_PAGE(o) + f"{YEAR}/usable/",
+         MANAGER_ACTION),
+    Case("quality-mark-unusable-get", "get", lambda o: QUALITY_PAGE(o) + f"{YEAR}/unusable/",
+         same_for_all(405)),
+]  # fmt: skip
+
 CASES = (
-    LEGACY + SUFFIXED + MISC + FIGURES + IMPORTS + PRIVACY + NEW_CASES + QUESTIONNAIRE + ACCOUNTS
+    LEGACY
+    + SUFFIXED
+    + MISC
+    + FIGURES
+    + IMPORTS
+    + PRIVACY
+    + NEW_CASES
+    + QUESTIONNAIRE
+    + ACCOUNTS
+    + QUALITY
 )
 
 
@@ -693,6 +723,7 @@ WATCHED = (
     Invitation,
     AuthToken,
     ApiTokenInfo,
+    UnusableYear,
 )
 
 

@@ -69,3 +69,29 @@ def test_the_demo_registrars_find_closed_reports_with_a_note(demo):
         page = client.get("/incidents/", {"status": "closed"}).content.decode()
         assert noted.order_by("-occurred_on").first().reporter_note[:60] in page
     assert seed_demo(today=date(2023, 11, 1))["closing_notes"] == 0  # idempotent
+
+
+def test_the_demo_shows_registration_quality(demo):
+    """Issue 12: a first year marked not usable (and left out of its figures), and to-do
+    lists with something on them."""
+    from django.test import Client
+
+    from reporting.choices import FigureSetStatus
+    from reporting.models import FigureSet, UnusableYear
+
+    first, complete = demo["school_years"][0], demo["school_years"][-2]
+    mark = UnusableYear.objects.get()
+    assert (mark.institution.brin, mark.school_year) == ("91RG", first)
+    figure_set = FigureSet.objects.get(school_year=first, status=FigureSetStatus.CURRENT)
+    assert {"institution_id": mark.institution_id, "reason": "marked_unusable"}.items() <= next(
+        e for e in figure_set.excluded if e["institution_id"] == mark.institution_id
+    ).items()
+
+    client = Client()
+    client.force_login(mark.marked_by)
+    page = client.get("/figures/quality/91RG/", {"school_year": first}).content.decode()
+    assert "Hardenberg" in page and "gemarkeerd als niet bruikbaar" in page
+    client.force_login(Membership.objects.get(user__username="coordinator.amstel").user)
+    page = client.get("/figures/quality/91RD/", {"school_year": complete}).content.decode()
+    assert "Registraties komen laat binnen" in page
+    assert "Dader (bij misdragingen) is bij" in page  # a fifth of perpetrators unknown

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from questionnaire import analyses, figures, representativeness
+from questionnaire import analyses, figures
 from questionnaire.answers import Answers
+from reporting import representativeness
 from tests.questionnaire.test_rules import PROVISIONS, Q, complete_answers
 
 

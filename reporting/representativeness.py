@@ -1,5 +1,7 @@
-"""Tabel 5.2 of the report: are the institutions that answered the questionnaire (the
-sample) like all institutions (the population), by region and by size? Pure: no Django.
+"""Is a subset of institutions (the sample) like all institutions (the population), stratum
+by stratum? Pure: no Django. Used for Tabel 5.2 of the report (the institutions that answered
+the questionnaire, by region and size: :func:`table_5_2`) and Tabel 5.1 (the institutions
+whose registrations the sector figures use: :mod:`reporting.coverage`).
 
 The table puts, per category, the sample's number and share next to the population's and
 the difference in percentage points. The test asks whether the differences could be
