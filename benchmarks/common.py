@@ -178,14 +178,14 @@ INSERT INTO incidents_incident (
     occurred_on, occurred_at, school_year, place, victim_role, perpetrator_role, injury,
     police_involved, measures, description, status, external_id, created_at, updated_at,
     anonymised_at, incident_type_id, registered_by_id, taxonomy_version_id, institution_id,
-    location_id
+    location_id, reporter_note
 )
 SELECT %(first_day)s::date + (random() * 364)::int, NULL, %(school_year)s, '',
        (%(roles)s::text[])[1 + floor(random() * %(n_roles)s)::int], 'unknown', 'none',
        false, '', '', CASE WHEN random() < 0.02 THEN 'withdrawn' ELSE 'closed' END, '',
        now(), now(), NULL,
        (%(types)s::bigint[])[1 + floor(random() * %(n_types)s)::int], NULL, %(version)s,
-       (%(institutions)s::bigint[])[g.i], (%(locations)s::bigint[])[g.i]
+       (%(institutions)s::bigint[])[g.i], (%(locations)s::bigint[])[g.i], ''
 FROM (
     -- Institutions of different sizes: squaring skews the draw towards the first ones.
     SELECT 1 + floor(power(random(), 1.6) * %(n_institutions)s)::int AS i

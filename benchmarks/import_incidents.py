@@ -57,14 +57,14 @@ WITH new AS (
         institution_id, location_id, incident_type_id, taxonomy_version_id, occurred_on,
         occurred_at, school_year, place, victim_role, perpetrator_role, injury,
         police_involved, measures, description, status, external_id, registered_by_id,
-        created_at, updated_at)
+        created_at, updated_at, reporter_note)
     SELECT %(institution)s, l.id, t.id, %(version)s, s.day, NULLIF(s.occurred_at, '')::time,
            CASE WHEN extract(month FROM s.day) >= 8
                 THEN extract(year FROM s.day)::int || '-' || extract(year FROM s.day)::int + 1
                 ELSE extract(year FROM s.day)::int - 1 || '-' || extract(year FROM s.day)::int
            END,
            s.place, s.victim_role, s.perpetrator_role, s.injury, s.police_involved = 'ja',
-           s.measures, s.description, 'open', s.external_id, NULL, now(), now()
+           s.measures, s.description, 'open', s.external_id, NULL, now(), now(), ''
     FROM (
         SELECT *, CASE WHEN occurred_on ~ '^[0-9]{4}-'
                        THEN occurred_on::date

@@ -77,7 +77,7 @@ def generate(institution, rows: int) -> None:
                 institution_id, location_id, incident_type_id, taxonomy_version_id,
                 occurred_on, occurred_at, school_year, place, victim_role, perpetrator_role,
                 injury, police_involved, measures, description, status, external_id,
-                created_at, updated_at)
+                created_at, updated_at, reporter_note)
             SELECT %(institution)s,
                    (%(locations)s::bigint[])[1 + n %% 12],
                    (%(types)s::bigint[])[1 + n %% %(ntypes)s],
@@ -91,7 +91,7 @@ def generate(institution, rows: int) -> None:
                    'Twee studenten vochten in de kantine; ouders gebeld, melding ' || n,
                    CASE WHEN n %% 50 = 0 THEN 'withdrawn' ELSE 'open' END,
                    CASE WHEN n %% 2 = 1 THEN 'TD-' || n ELSE '' END,
-                   now(), now()
+                   now(), now(), ''
             FROM generate_series(1, %(rows)s) AS n
             """,
             {
