@@ -54,6 +54,7 @@ INCIDENT_COLUMNS = (
     "created_at",
     "updated_at",
     "anonymised_at",
+    "reporter_note",
 )
 EVENT_COLUMNS = ("incident_id", "actor_id", "action", "changes", "at")
 UPDATED_FIELDS = [
@@ -194,7 +195,8 @@ class IncidentWriter:
         # The columns that are the same for every row of this import.
         fixed_head = f"{self.institution.pk}\t"
         fixed_type = f"\t{self.version.pk}\t"
-        fixed_tail = f"\t{actor}\t{stamp}\t{stamp}\t{NULL}\n"
+        # ... registered_by, created_at, updated_at, anonymised_at, reporter_note ("").
+        fixed_tail = f"\t{actor}\t{stamp}\t{stamp}\t{NULL}\t\n"
         event_tail = f"\t{stamp}\n"
         event_head = f"\t{actor}\t{EventAction.IMPORTED.value}\t"
         incidents, events = [], []

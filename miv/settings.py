@@ -345,6 +345,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1800)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_TIMEZONE = TIME_ZONE
+# How often the catch-up task looks for stale years whose recomputation was lost; a
+# recomputation due longer ago than this (after its debounce) is taken as lost.
+MIV_FIGURES_CATCH_UP_SECONDS = env.int("MIV_FIGURES_CATCH_UP_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     "nightly-figures": {
         "task": "reporting.tasks.compute_all_figures",
@@ -366,7 +369,7 @@ CELERY_BEAT_SCHEDULE = {
     # lost) are recomputed within minutes of the broker's return, not the next night.
     "catch-up-stale-figures": {
         "task": "reporting.tasks.catch_up_stale_figures",
-        "schedule": env.int("MIV_FIGURES_CATCH_UP_SECONDS", default=300),
+        "schedule": MIV_FIGURES_CATCH_UP_SECONDS,
     },
 }
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 
 from celery import Task, shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from miv.jobs import BrokerUnavailable, send
@@ -98,10 +99,6 @@ def compute_all_figures(self) -> list[str]:
     return years
 
 
-# A year whose recomputation was due this long ago and has not run is taken as lost.
-CATCH_UP_GRACE_SECONDS = 120
-
-
 @shared_task(bind=True, **RETRY_OPTIONS)
 def catch_up_stale_figures(self) -> list[str]:
     """Every few minutes (beat, ``MIV_FIGURES_CATCH_UP_SECONDS``): schedule the stale years
@@ -109,7 +106,10 @@ def catch_up_stale_figures(self) -> list[str]:
     broker was unreachable (the registration went on, the message could not be sent), or
     when a Redis without persistence lost a queued message. Years with a job running are
     left alone."""
-    years = services.stale_years_without_recomputation(grace_seconds=CATCH_UP_GRACE_SECONDS)
+    # A recomputation due longer ago than one catch-up period that has not run is lost
+    # (e.g. a restarted Redis without persistence dropped it).
+    grace = getattr(settings, "MIV_FIGURES_CATCH_UP_SECONDS", 300)
+    years = services.stale_years_without_recomputation(grace_seconds=grace)
     scheduled = [year for year in years if services.schedule_recomputation(year)]
     if scheduled:
         logger.info("catching up stale figures: %s", ", ".join(scheduled))

@@ -3,7 +3,8 @@ from django.urls import path
 from .. import converters  # noqa: F401 - registers <brin:> and <schoolyear:>
 from . import views
 
-RESPONSE = "questionnaire/responses/<brin:brin>/<schoolyear:school_year>/"
+# The path names the response as its body does: institution (the BRIN) and school year.
+RESPONSE = "questionnaire/responses/<brin:institution>/<schoolyear:school_year>/"
 
 urlpatterns = [
     path("questionnaire/versions/", views.VersionList.as_view(), name="questionnaire-versions"),

@@ -8,6 +8,7 @@ Researchers and registrars get 403; another institution's response is a 404.
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -163,19 +164,26 @@ class ResponseList(APIView):
         return Response(
             response_json(response),
             status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+            # Where the response lives (clients and schemathesis' links follow it).
+            headers={
+                "Location": reverse(
+                    "questionnaire-response",
+                    kwargs={"institution": institution.brin, "school_year": school_year},
+                )
+            },
         )
 
 
 class _OneResponse(APIView):
     permission_classes = [CoordinatorOrAdministrator]
 
-    def get_response(self, request, brin: str, school_year: str) -> QuestionnaireResponse:
+    def get_response(self, request, institution: str, school_year: str) -> QuestionnaireResponse:
         return get_object_or_404(
-            _responses(request), institution__brin=brin, school_year=school_year
+            _responses(request), institution__brin=institution, school_year=school_year
         )
 
-    def answerable(self, request, brin: str, school_year: str) -> QuestionnaireResponse:
-        response = self.get_response(request, brin, school_year)
+    def answerable(self, request, institution: str, school_year: str) -> QuestionnaireResponse:
+        response = self.get_response(request, institution, school_year)
         if not QuestionnaireResponse.objects.answerable_by(request.user).filter(pk=response.pk):
             raise PermissionDenied(_("Alleen de coördinatoren van de instelling vullen dit in."))
         return response
@@ -192,8 +200,8 @@ class ResponseDetail(_OneResponse):
         ),
         responses={200: ResponseSerializer, 403: ERRORS[403], 404: ERRORS[404]},
     )
-    def get(self, request, brin, school_year, format=None):
-        return Response(response_json(self.get_response(request, brin, school_year)))
+    def get(self, request, institution, school_year, format=None):
+        return Response(response_json(self.get_response(request, institution, school_year)))
 
     @extend_schema(
         summary="Save answers as a draft",
@@ -210,8 +218,8 @@ class ResponseDetail(_OneResponse):
             **ERRORS,
         },
     )
-    def patch(self, request, brin, school_year, format=None):
-        response = self.answerable(request, brin, school_year)
+    def patch(self, request, institution, school_year, format=None):
+        response = self.answerable(request, institution, school_year)
         body = AnswersUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         questionnaire = response.version.questionnaire
@@ -249,8 +257,8 @@ class ResponseSubmit(_OneResponse):
             **ERRORS,
         },
     )
-    def post(self, request, brin, school_year, format=None):
-        response = self.answerable(request, brin, school_year)
+    def post(self, request, institution, school_year, format=None):
+        response = self.answerable(request, institution, school_year)
         try:
             response = services.submit(actor=request.user, response=response)
         except services.AnswerError as error:
@@ -278,8 +286,8 @@ class ResponseReopen(_OneResponse):
             **ERRORS,
         },
     )
-    def post(self, request, brin, school_year, format=None):
-        response = self.get_response(request, brin, school_year)
+    def post(self, request, institution, school_year, format=None):
+        response = self.get_response(request, institution, school_year)
         if not is_administrator(request.user):
             raise PermissionDenied(_("Alleen een beheerder kan een vragenlijst heropenen."))
         body = ReopenSerializer(data=request.data)

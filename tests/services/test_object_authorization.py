@@ -118,8 +118,8 @@ FILLERS = [
     (re.compile(rf"^{API}/institutions/\{{brin\}}/"), {"brin": "institution"}),
     (re.compile(rf"^{API}/figures/jobs/\{{id\}}/"), {"id": "figure_job"}),
     (
-        re.compile(rf"^{API}/questionnaire/responses/\{{brin\}}/\{{school_year\}}/"),
-        {"brin": "institution", "school_year": "school_year"},
+        re.compile(rf"^{API}/questionnaire/responses/\{{institution\}}/\{{school_year\}}/"),
+        {"institution": "institution", "school_year": "school_year"},
     ),
 ]
 # Bodies a peer sends to change the owner's object (an empty PATCH would be accepted too).
@@ -351,7 +351,12 @@ def test_schemathesis_object_level_authorization(gunicorn_server, live_actors, t
     paths = httpx.get(
         f"{gunicorn_server.url}/api/schema/", params={"format": "json"}, timeout=30
     ).json()["paths"]
-    object_reads = {f"GET {path}" for path, ops in paths.items() if "{" in path and "get" in ops}
+    # Reads keyed by one id. Schemathesis cannot pair the two keys of a questionnaire
+    # response (institution and school year) from a create; that read is probed both ways
+    # by test_peers_cannot_reach_each_others_objects (FILLERS), which asserts it.
+    object_reads = {
+        f"GET {path}" for path, ops in paths.items() if path.count("{") == 1 and "get" in ops
+    }
     assert object_reads and object_reads <= replayed_operations, sorted(
         object_reads - replayed_operations
     )
