@@ -413,6 +413,9 @@ MIV_INVITATION_DAYS = env.int("MIV_INVITATION_DAYS", default=7)
 MIV_TOKEN_MAX_DAYS = env.int("MIV_TOKEN_MAX_DAYS", default=365)
 # Smallest count published to researchers; counts 0 < n < k are suppressed.
 MIV_DISCLOSURE_K = env.int("MIV_DISCLOSURE_K", default=5)
+# The protection level of the publication (reporting.audit): every withheld count keeps a
+# feasible integer range at least this wide for an attacker who solves integer programs.
+MIV_DISCLOSURE_PROTECTION = env.int("MIV_DISCLOSURE_PROTECTION", default=2)
 # Import files larger than MIV_IMPORT_MAX_BYTES (32 MiB by default; set with the upload
 # limits above) are refused before they are read.
 # Descriptions and measures are anonymised this many years after the incident.

@@ -8,11 +8,12 @@ plug in here (``institution_rows``) and every reader of figures applies it.
   without a name.
 * Registrars, users without a role and anonymous users: no figures at all.
 
-Disclosure control (issue 6, policy in :mod:`reporting.disclosure`): researchers, and
-coordinators for every institution but their own, are *protected* readers. Every
-per-institution figure they receive passes :func:`protect_rows` (counts 0 < n < k and the
-secondary suppressions withheld, ``suppressed: true``); the sector and correlation readers
-ask :func:`protection_for` which non-linear statistics to withhold. Researchers only get
+Disclosure control (issues 6 and 11, :mod:`reporting.publication`): researchers, and
+coordinators for every institution but their own, are *protected* readers and all get the
+same publication of a set. Every per-institution figure they receive passes
+:func:`protect_rows` (the publication's withheld cells: ``suppressed: true``; rows shown
+without a BRIN coarsened by :func:`anonymise_row`); the sector and correlation readers ask
+:func:`protection_for` which statistics to withhold. Researchers only get
 the fixed combinations of :data:`reporting.protection.RESEARCH_VICTIM_ROLES` and
 :func:`reporting.protection.research_groups`.
 """
@@ -137,8 +138,37 @@ def protect_rows(user, figure_set_id: int, rows: list[dict]) -> list[dict]:
         )
         if withheld:
             row.update(dict.fromkeys(SUPPRESSED_FIELDS))
+        elif protection is not None and _unnamed(viewer, row["institution_id"]):
+            anonymise_row(row)
         row["suppressed"] = withheld
     return rows
+
+
+def _unnamed(viewer: FigureViewer, institution_id: int) -> bool:
+    """Whether this reader sees the institution without its BRIN (anonymous, or by
+    pseudonym) and it is not their own."""
+    if institution_id in viewer.known_institution_ids:
+        return False
+    return not viewer.sees_institution(institution_id) or not viewer.named
+
+
+# An unnamed or pseudonymised institution's row keeps only its rate, rounded to a whole
+# number per 1,000 students: with the count, the student number or the exact interval
+# (whose width depends on the count alone) the row could be traced back to its
+# institution through the public DUO counts. For an institution of at least 1,000
+# students every whole rate is reachable with some count, so the rounded rate tells
+# neither the count nor the student number (smaller institutions are a known limit).
+ANONYMOUS_RATE_DECIMALS = 0
+ANONYMOUS_WITHHELD = ("count", "students", "ci_low", "ci_high")
+
+
+def anonymise_row(row: dict) -> dict:
+    """Coarsen a per-institution row shown without the institution's name."""
+    row.update(dict.fromkeys(ANONYMOUS_WITHHELD))
+    if row.get("rate_per_1000") is not None:
+        row["rate_per_1000"] = float(round(row["rate_per_1000"], ANONYMOUS_RATE_DECIMALS))
+    row["coarsened"] = True
+    return row
 
 
 def resolve_institution(user, value: str) -> Institution | None:

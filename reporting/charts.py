@@ -217,9 +217,16 @@ def figure_53_svg(data: dict[str, Any]) -> bytes:
             ax.errorbar(
                 [x for x, _r in chosen],
                 [r["rate_per_1000"] for _x, r in chosen],
+                # Anonymous rows have no interval (access.anonymise_row): a point only.
                 yerr=[
-                    [r["rate_per_1000"] - r["ci_low"] for _x, r in chosen],
-                    [r["ci_high"] - r["rate_per_1000"] for _x, r in chosen],
+                    [
+                        r["rate_per_1000"] - r["ci_low"] if r["ci_low"] is not None else 0
+                        for _x, r in chosen
+                    ],
+                    [
+                        r["ci_high"] - r["rate_per_1000"] if r["ci_high"] is not None else 0
+                        for _x, r in chosen
+                    ],
                 ],
                 fmt="D" if own else "o",
                 color=ORANGE if own else GREY,
@@ -239,7 +246,7 @@ def figure_53_svg(data: dict[str, Any]) -> bytes:
                 if row["own"]:
                     ax.annotate(
                         row["label"],
-                        (x, row["ci_high"]),
+                        (x, row["ci_high"] if row["ci_high"] is not None else row["rate_per_1000"]),
                         xytext=(0, 6),
                         textcoords="offset points",
                         ha="center",

@@ -215,7 +215,7 @@ def figure_53(user, choice: Choice) -> dict[str, Any]:
     rows = protect_rows(user, set_id, rows)
     for row in rows:
         if row["label"] is None:
-            # Anonymous: no count or denominator either (with the rate they would name it).
+            # Anonymous: protect_rows left a rounded rate only (access.anonymise_row).
             row.update(count=None, students=None, name="")
     shown = sorted(
         (r for r in rows if not r["suppressed"]),

@@ -54,13 +54,13 @@ both checks, and the other cells are protected against that knowledge. So do the
 that follow from known cells and zeros alone (a sector count made of the reader's own
 institution only): they tell that reader nothing new.
 
-Known limits (documented, not modelled)
----------------------------------------
-* **Integer and bound attacks.** The audit is exact over the reals. Counts are
+Known limits (documented, not modelled here)
+--------------------------------------------
+* **Integer and bound attacks.** The audit here is exact over the reals. Counts are
   non-negative integers: an equation with two or three small unknowns and distinct
-  weights (the mean line) may still have a single integer solution, and every suppressed
-  cell has published bounds (0 ≤ cell ≤ its line total). Interval (LP) and integer audits
-  are not done.
+  weights (the mean line) may still have a single integer solution. That attacker is
+  modelled in :mod:`reporting.audit`, which adds suppressions (``also``) until every
+  withheld cell keeps a range of at least the protection level.
 * **Non-linear statistics.** The sector t-interval reveals the standard deviation (a sum
   of squares), and the median, minimum and maximum are order statistics. They are not
   lines; the caller withholds them whenever the sector line holds a suppressed cell (see
@@ -164,10 +164,12 @@ def protect(
     known: Iterable[Key] = (),
     cost: Callable[[Key, int], tuple] | None = None,
     audit: bool = True,
+    also: Iterable[Key] = (),
 ) -> Protection:
     """Primary and secondary suppression of ``table`` for a reader who already knows the
     ``known`` cells. ``cost(key, value)`` orders the candidates for secondary suppression
-    (lowest first); ``audit=False`` applies the line rule only."""
+    (lowest first); ``audit=False`` applies the line rule only. ``also``: cells to suppress
+    from the start as secondary suppressions (the integer audit's, :mod:`reporting.audit`)."""
     if k < 1:
         raise ValueError("k must be at least 1")
     values = table.values
@@ -180,7 +182,12 @@ def protect(
         if 0 < value < k and key not in never and key not in known_set
     }
     suppressed: set[Key] = set(primary)
-    secondary: set[Key] = set()
+    secondary: set[Key] = {
+        key
+        for key in also
+        if key in values and key not in primary and key not in never and key not in known_set
+    }
+    suppressed |= secondary
     unresolved: set[Key] = set()
     lines = table.lines
     lines_of: dict[Key, list[int]] = defaultdict(list)

@@ -293,6 +293,8 @@ def _rate_rows(user, institution: Institution, figure_set: FigureSet) -> list[li
             hidden = protection.sector_withheld(group, role) if protection else frozenset()
             withheld = "mean_ci_low" in hidden
             mean = None if row is None or "mean_rate" in hidden else row.mean_rate
+            if mean is not None and protection is not None:
+                mean = round(mean, protection.mean_decimals)
             sector_ci = (None, None)
             if row is not None and not withheld:
                 sector_ci = (row.mean_ci_low, row.mean_ci_high)

@@ -164,6 +164,8 @@ class FigureSet(models.Model):
     # later score import cannot make stored points and stored r disagree:
     # {"job": {"survey_year": 2022, "scores": {"12": 81.5, ...}}, "mo": {...}}
     scores = models.JSONField(_("gebruikte scores"), default=dict, blank=True)
+    # What readers outside an institution see of this set (reporting.publication).
+    publication = models.JSONField(_("publicatie"), default=dict, blank=True)
     job = models.ForeignKey(
         "FigureJob",
         on_delete=models.SET_NULL,

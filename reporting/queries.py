@@ -222,6 +222,9 @@ def protect_sector(user, figure_set_id: int, data: dict) -> dict:
         withheld = [name for name in SECTOR_VALUE_FIELDS if name in hidden]
     for name in withheld:
         data[name] = None
+    if protection is not None and data.get("mean_rate") is not None:
+        # The publication's precision: the integer audit assumes no more.
+        data["mean_rate"] = round(data["mean_rate"], protection.mean_decimals)
     data["suppressed"] = "pooled_count" in withheld
     data["withheld"] = withheld
     return data

@@ -109,6 +109,11 @@ def research_rates(user, selection: Selection) -> list[dict[str, Any]]:
             }
         )
     rows = protect_rows(user, set_id, rows)
+    if not viewer.named:
+        # Pseudonyms hide only without the characteristics that name the institution
+        # through the public DUO data (protect_rows coarsened the figures): a size class.
+        for row in rows:
+            row.update(kind=None, region=None, urbanity=None)
     rows.sort(key=lambda row: row["institution"] or "")
     return rows
 

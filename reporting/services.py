@@ -45,7 +45,7 @@ from miv.jobs import send
 from miv.schoolyear import parse_school_year, school_year_of
 from taxonomy.models import Category, IncidentType, Subcategory, TaxonomyVersion
 
-from . import stats
+from . import publication, stats
 from .choices import FigureSetStatus, GroupLevel, JobStatus, ScoreSource, VictimGroup
 from .models import (
     FigureJob,
@@ -811,6 +811,13 @@ def compute_school_year(
                         },
                     )
                 del computed  # free the rows while the collector is still paused
+            progress(80, "protect")
+            categories = Category.objects.order_by("sort_order", "code")
+            publication.publish(
+                figure_set.pk,
+                (*REPORT_GROUPS, *categories.values_list("code", flat=True)),
+                MISCONDUCT_CATEGORY,
+            )
             progress(90, "publish")
             published = _publish(figure_set)
         except Exception:

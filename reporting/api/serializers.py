@@ -26,9 +26,13 @@ class RateSerializer(serializers.Serializer):
     # A plain string in the schema: an enum here would collide with the incidents' victim_role.
     victim_role = serializers.CharField(help_text="all, student or staff")
     count = serializers.IntegerField(
-        min_value=0, allow_null=True, help_text="Null when withheld (`suppressed`)."
+        min_value=0,
+        allow_null=True,
+        help_text="Null when withheld (`suppressed`) or shown by pseudonym.",
     )
-    students = serializers.IntegerField(min_value=1)
+    students = serializers.IntegerField(
+        min_value=1, allow_null=True, help_text="Null when shown by pseudonym."
+    )
     rate_per_1000 = serializers.FloatField(allow_null=True)
     ci_low = serializers.FloatField(allow_null=True)
     ci_high = serializers.FloatField(allow_null=True)
@@ -204,8 +208,12 @@ class ResearchRateSerializer(serializers.Serializer):
     institution = serializers.CharField(
         help_text="Stable pseudonym; the BRIN for researchers granted named access."
     )
-    kind = serializers.CharField(help_text="roc, aoc, vak or overig")
-    region = serializers.CharField(allow_null=True, help_text="noord, oost, zuid or west")
+    kind = serializers.CharField(
+        allow_null=True, help_text="roc, aoc, vak or overig; null for pseudonymised rows."
+    )
+    region = serializers.CharField(
+        allow_null=True, help_text="noord, oost, zuid or west; null for pseudonymised rows."
+    )
     size_class = serializers.ChoiceField(
         choices=["<4000", "4000-15000", ">15000"],
         help_text="Students in this school year: < 4,000 / 4,000-15,000 / > 15,000.",
@@ -214,17 +222,31 @@ class ResearchRateSerializer(serializers.Serializer):
         allow_null=True,
         min_value=1,
         max_value=5,
-        help_text="CBS urbanity class of the main seat: 1 very strongly ... 5 not urban.",
+        help_text=(
+            "CBS urbanity class of the main seat: 1 very strongly ... 5 not urban; null for "
+            "pseudonymised rows."
+        ),
     )
     school_year = serializers.CharField()
     group = serializers.CharField()
     victim_role = serializers.CharField(help_text="all, student or staff")
     count = serializers.IntegerField(
-        min_value=0, allow_null=True, help_text="Null when `suppressed`."
+        min_value=0,
+        allow_null=True,
+        help_text="Exact count (named access); null when `suppressed` or pseudonymised.",
     )
-    students = serializers.IntegerField(min_value=1)
-    rate_per_1000 = serializers.FloatField(allow_null=True)
-    ci_low = serializers.FloatField(allow_null=True)
+    students = serializers.IntegerField(
+        min_value=1,
+        allow_null=True,
+        help_text="Exact DUO student count (named access); null for pseudonymised rows.",
+    )
+    rate_per_1000 = serializers.FloatField(
+        allow_null=True,
+        help_text="Exact (named access); rounded to a whole number for pseudonymised rows.",
+    )
+    ci_low = serializers.FloatField(
+        allow_null=True, help_text="Exact interval (named access); null when pseudonymised."
+    )
     ci_high = serializers.FloatField(allow_null=True)
     confidence_level = serializers.FloatField()
     suppressed = serializers.BooleanField(

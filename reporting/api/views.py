@@ -27,7 +27,12 @@ from incidents.roles import coordinator_institution_ids, is_administrator
 from miv.api.exceptions import InvalidParameter, NoFigures, unavailable
 from miv.schoolyear import parse_school_year, school_year_of
 from reporting import protection, queries, services
-from reporting.access import can_read_figures, can_request_computation, resolve_institution
+from reporting.access import (
+    can_read_figures,
+    can_request_computation,
+    figure_viewer,
+    resolve_institution,
+)
 from reporting.choices import JobReason, JobStatus, ScoreSource, VictimGroup
 from reporting.models import FigureJob
 from reporting.tasks import compute_figures, send
@@ -204,8 +209,8 @@ def check_research_selection(selection: queries.Selection) -> None:
         raise BadParameter(
             "group",
             _(
-                "Voor onderzoek zijn alleen deze groepen beschikbaar: %(groups)s. "
-                "Subcategorieën en typen worden niet per instelling gepubliceerd."
+                "Alleen deze groepen worden over andere instellingen gepubliceerd: "
+                "%(groups)s. Subcategorieën en typen niet."
             )
             % {"groups": ", ".join(protection.research_groups())},
         )
@@ -213,10 +218,19 @@ def check_research_selection(selection: queries.Selection) -> None:
         raise BadParameter("victim_role", _("Kies all, student of staff."))
 
 
-def _figures_selection(request, *, with_victim_role: bool = True) -> queries.Selection:
+def _figures_selection(
+    request, *, with_victim_role: bool = True, about_others: bool = False
+) -> queries.Selection:
+    """The selection of a figures request. Researchers get only the publication's
+    combinations; so does everyone protected (coordinators) for figures about other
+    institutions (``about_others``: the sector, correlations), issue 11."""
     selection = _selection(request, with_victim_role=with_victim_role)
     if is_researcher_viewer(request.user):
         check_research_selection(selection)
+    elif about_others:
+        viewer = figure_viewer(request.user)
+        if viewer is not None and viewer.protected:
+            check_research_selection(selection)
     return selection
 
 
@@ -276,7 +290,7 @@ class SectorView(FiguresReadView):
     )
     def get(self, request):
         _check_names(request, {"school_year", "group", "victim_role"})
-        selection = _figures_selection(request)
+        selection = _figures_selection(request, about_others=True)
         try:
             data = queries.sector(request.user, selection)
         except queries.FiguresNotComputed:
@@ -320,7 +334,7 @@ class CorrelationView(FiguresReadView):
                     },
                 )
             survey_year = int(raw)
-        selection = _figures_selection(request, with_victim_role=False)
+        selection = _figures_selection(request, with_victim_role=False, about_others=True)
         try:
             data = queries.correlation(request.user, selection, source, survey_year)
         except queries.FiguresNotComputed:

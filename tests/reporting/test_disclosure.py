@@ -20,6 +20,8 @@ from scipy.optimize import linprog
 
 from reporting import disclosure as d
 
+from .sectors import CATEGORIES, miv_table
+
 K = 5
 
 
@@ -166,35 +168,6 @@ def two_way(cells: list[list[int]]) -> d.Table:
     lines.append(d.Line(("T", "T"), tuple((r, "T") for r in range(n_rows))))
     lines.append(d.Line(("T", "T"), tuple(("T", c) for c in range(n_cols))))
     return d.Table(values=values, lines=tuple(lines))
-
-
-CATEGORIES = ["MIS", "ONG", "BRA", "MIL"]
-
-
-def miv_counts(raw: dict[tuple[int, str, str], int]) -> dict[tuple[int, str, str], int]:
-    """Consistent counts of the fixed groups from category × (student, staff, other)."""
-    institutions = sorted({inst for inst, *_ in raw})
-    counts = {}
-    for inst in institutions:
-        for cat in CATEGORIES:
-            student = raw.get((inst, cat, "student"), 0)
-            staff = raw.get((inst, cat, "staff"), 0)
-            other = raw.get((inst, cat, "other"), 0)
-            counts[(inst, cat, "student")] = student
-            counts[(inst, cat, "staff")] = staff
-            counts[(inst, cat, "all")] = student + staff + other
-        for role in ("all", "student", "staff"):
-            counts[(inst, "misdragingen", role)] = counts[(inst, "MIS", role)]
-            accidents = sum(counts[(inst, c, role)] for c in CATEGORIES[1:])
-            counts[(inst, "ongevallen", role)] = accidents
-            counts[(inst, "total", role)] = (
-                counts[(inst, "misdragingen", role)] + counts[(inst, "ongevallen", role)]
-            )
-    return counts
-
-
-def miv_table(raw, students) -> d.Table:
-    return d.figures_table(miv_counts(raw), students, d.miv_group_lines(CATEGORIES))
 
 
 # --- Examples -----------------------------------------------------------------------------------

@@ -1,0 +1,141 @@
+"""The publication of a figure set: what every reader outside an institution may see
+(issue 11), computed once with the set and stored with it.
+
+Researchers, other institutions' coordinators, dashboards, CSV files and the API all get
+exactly this publication; a coordinator additionally sees the exact figures of their own
+institution(s) (:mod:`reporting.access`). Nothing about other institutions is computed on
+the fly for a reader: the same set gives every reader the same outside figures.
+
+What is decided here
+--------------------
+* **Cells** (:func:`reporting.disclosure.figures_table`): institution × fixed group
+  (total, misdragingen, ongevallen and the categories) × victim role (all, student,
+  staff), and the pooled sector cells.
+* **Suppression** (:func:`reporting.audit.secure`): counts 0 < n < k withheld; secondary
+  suppressions by the line rule, the exact linear audit, the slack and three-contributor
+  rules and the integer audit (``scipy.optimize.milp``), until every withheld cell's
+  feasible integer range is at least ``MIV_DISCLOSURE_PROTECTION`` wide. Secondary
+  suppression was chosen over controlled rounding and the cell-key method: MIV's readers
+  compare institutions and redo calculations, which exact published counts allow and
+  perturbed counts do not; the price is that more cells are withheld (the share is
+  stored in ``audit``).
+* **Non-linear statistics** (t-interval of the mean, median, minimum, maximum) are
+  published only on sector lines without withheld institution cells: the audit models
+  linear relations only.
+* **The sector mean** is published rounded to :data:`reporting.audit.MEAN_DECIMALS`
+  decimals, the precision the audit assumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+
+from . import audit, disclosure
+from .models import FigureSet, InstitutionRate
+
+logger = logging.getLogger(__name__)
+
+VERSION = 1
+PUBLISHED_ROLES = disclosure.PUBLISHED_ROLES
+# Statistics of a sector line that are not linear in the counts.
+NONLINEAR_STATISTICS = ("mean_ci_low", "mean_ci_high", "median", "min", "max")
+
+
+def disclosure_k() -> int:
+    return max(1, int(getattr(settings, "MIV_DISCLOSURE_K", 5)))
+
+
+def protection_level() -> int:
+    """How wide (at least) the feasible range of every withheld cell stays."""
+    return max(1, int(getattr(settings, "MIV_DISCLOSURE_PROTECTION", 2)))
+
+
+def line_key(group: str, role: str) -> str:
+    return f"{group}|{role}"
+
+
+def _table(
+    figure_set_id: int, groups: tuple[str, ...], misconduct: str
+) -> tuple[disclosure.Table, dict[int, int]]:
+    rows = InstitutionRate.objects.filter(
+        figure_set_id=figure_set_id, group__in=groups, victim_role__in=PUBLISHED_ROLES
+    ).values_list("institution_id", "group", "victim_role", "count", "students")
+    counts: dict[tuple[int, str, str], int] = {}
+    students: dict[int, int] = {}
+    for institution_id, group, role, count, denominator in rows.iterator(chunk_size=5000):
+        counts[(institution_id, group, role)] = count
+        students[institution_id] = denominator
+    categories = [g for g in groups if g not in ("total", "misdragingen", "ongevallen")]
+    lines = disclosure.miv_group_lines(categories, misconduct)
+    return disclosure.figures_table(counts, students, lines), students
+
+
+def compute(figure_set_id: int, groups: tuple[str, ...], misconduct: str) -> dict[str, Any]:
+    """The publication of a set (not stored): the withheld cells, the withheld
+    statistics per sector line, and what the audit did."""
+    k, level = disclosure_k(), protection_level()
+    table, _students = _table(figure_set_id, groups, misconduct)
+    started = time.monotonic()
+    secured = audit.secure(
+        table,
+        k,
+        level,
+        cost=disclosure.figures_cost,
+        contributor=lambda cell: cell.institution,
+    )
+    seconds = time.monotonic() - started
+    withheld = secured.protection.suppressed
+    if secured.exposed:
+        logger.warning(
+            "Publication of figure set %s: %d withheld cells stay narrower than the "
+            "protection level (no candidate left).",
+            figure_set_id,
+            len(secured.exposed),
+        )
+    statistics: dict[str, list[str]] = {}
+    for cell in withheld:
+        if cell.institution != disclosure.SECTOR:
+            statistics[line_key(cell.group, cell.role)] = list(NONLINEAR_STATISTICS)
+    published_cells = [key for key in table.values if key not in table.never_published]
+    return {
+        "version": VERSION,
+        "k": k,
+        "level": level,
+        "mean_decimals": audit.MEAN_DECIMALS,
+        "groups": list(groups),
+        "withheld": sorted([cell.institution, cell.group, cell.role] for cell in withheld),
+        "statistics": dict(sorted(statistics.items())),
+        "audit": {
+            "cells": len(published_cells),
+            "withheld": len(withheld),
+            "primary": len(secured.protection.primary),
+            "integer_audit": len(secured.added),
+            "exposed": len(secured.exposed),
+            "rounds": secured.rounds,
+            "solves": secured.solves,
+            "seconds": round(seconds, 2),
+        },
+    }
+
+
+def publish(figure_set_id: int, groups: tuple[str, ...], misconduct: str) -> dict[str, Any]:
+    """Compute the publication of a set and store it with the set."""
+    publication = compute(figure_set_id, groups, misconduct)
+    FigureSet.objects.filter(pk=figure_set_id).update(publication=publication)
+    return publication
+
+
+def stored(figure_set_id: int) -> dict[str, Any] | None:
+    """The stored publication of a set, or None (a set computed before issue 11, or under
+    other settings of k or the protection level)."""
+    value = FigureSet.objects.filter(pk=figure_set_id).values_list("publication", flat=True)
+    publication = next(iter(value), None)
+    if not publication or publication.get("version") != VERSION:
+        return None
+    if (publication.get("k"), publication.get("level")) != (disclosure_k(), protection_level()):
+        return None  # the policy was changed in the settings since: publish again
+    return publication
