@@ -138,7 +138,7 @@ def protect_rows(user, figure_set_id: int, rows: list[dict]) -> list[dict]:
         )
         if withheld:
             row.update(dict.fromkeys(SUPPRESSED_FIELDS))
-        elif protection is not None and _unnamed(viewer, row["institution_id"]):
+        if protection is not None and _unnamed(viewer, row["institution_id"]):
             anonymise_row(row)
         row["suppressed"] = withheld
     return rows

@@ -26,10 +26,11 @@ The attacker
 
 The protection level
 --------------------
-``level`` (``MIV_DISCLOSURE_PROTECTION``, default ``k − 1``): a withheld cell is protected
-when its feasible integer range includes every value ``1 … level`` if its count is below
-``k`` (a small count could be any small count), and is at least ``level`` wide otherwise
-(a secondary suppression cannot be told within ``level``). :func:`secure` suppresses one
+``level`` (``MIV_DISCLOSURE_PROTECTION``, default 2): a withheld cell is protected when
+its feasible integer range is at least ``level`` wide: the attacker is left with at least
+``level + 1`` possible counts. Asking more (every value 1 … k−1, as first considered) made
+the sums of withheld cells, which are at least 2 by construction, unprotectable, and
+withheld more than half of the test sector. :func:`secure` suppresses one
 more cell in a line of each cell that fails, cheapest first, and audits again.
 
 Known limits
@@ -48,7 +49,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,10 +78,10 @@ class Ranges:
 
 
 def protected(value: int, lo: int, hi: int, k: int, level: int) -> bool:
-    """The protection level: the range is at least ``level`` wide (``level + 1`` values the
-    cell could have), and for a count below ``k`` it starts at 1 (any small count)."""
-    if value < k and lo > 1:
-        return False
+    """The protection level: the feasible range is at least ``level`` wide, so the cell
+    could have any of ``level + 1`` values. (A lower end above 1 is allowed: a sum of two
+    withheld cells is at least 2 whatever the counts; ``value`` and ``k`` are kept for a
+    stricter rule.)"""
     return hi - lo >= level
 
 
@@ -307,6 +308,7 @@ def secure(
     *,
     cost: Callable[[Key, int], tuple] | None = None,
     contributor: Callable[[Key], object] | None = None,
+    readers: Mapping[object, Iterable[Key]] | None = None,
     decimals: int = MEAN_DECIMALS,
     max_rounds: int = 60,
 ) -> Secured:
@@ -314,11 +316,11 @@ def secure(
 
     Each round: :func:`disclosure.protect` with the suppressions added so far; then the
     local rules (:func:`_local_rules`) and, once they hold, the integer audit of the
-    outside reader; each broken line or narrow cell gets one more suppression in its lines
-    (positive, published, cheapest by ``cost``). Readers who know cells (coordinators) are
-    protected by the three-contributor rule, and checked by the integer attack of the
-    tests (``tests/reporting/test_attack.py``) for every coordinator of the test sectors:
-    an audit per coordinator at every computation would cost minutes a year."""
+    outside reader, then of every reader in ``readers`` (name → the cells they know, a
+    coordinator's institution) who knows a withheld cell; each broken line or narrow cell
+    gets one more suppression in its lines (positive, published, not known to that reader,
+    cheapest by ``cost``). The audits per reader make the cost grow with the sector: a
+    known limit for sectors of many small institutions (issue 11's closing note)."""
     values = table.values
     rank = cost or (lambda key, value: (value, str(key)))
     lines_of: dict[Key, list[int]] = defaultdict(list)
@@ -359,12 +361,18 @@ def secure(
             choice = candidates([index], new)
             if choice:
                 new.add(choice[0])
-        if not new:
+        # The outside reader first, then every reader who knows a withheld cell.
+        audits = [frozenset()] + [
+            frozenset(known) for known in (readers or {}).values() if withheld & set(known)
+        ]
+        for known in audits if not new else ():
 
             def settled(key: Key, lo: int, hi: int) -> bool:
                 return protected(values[key], lo, hi, k, level)
 
-            result = integer_ranges(table, withheld, decimals=decimals, settled=settled)
+            result = integer_ranges(
+                table, withheld, known=known, decimals=decimals, settled=settled
+            )
             solves += result.solves
             narrow = [
                 key
@@ -372,11 +380,13 @@ def secure(
                 if not protected(values[key], lo, hi, k, level)
             ]
             for key in sorted(narrow, key=lambda key: rank(key, values[key])):
-                choice = candidates(lines_of[key], new)
+                choice = [c for c in candidates(lines_of[key], new) if c not in known]
                 if choice:
                     new.add(choice[0])
                 else:
                     exposed.add(key)
+            if new:
+                break
         if not new or rounds >= max_rounds:
             break
         added |= new

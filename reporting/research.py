@@ -111,9 +111,10 @@ def research_rates(user, selection: Selection) -> list[dict[str, Any]]:
     rows = protect_rows(user, set_id, rows)
     if not viewer.named:
         # Pseudonyms hide only without the characteristics that name the institution
-        # through the public DUO data (protect_rows coarsened the figures): a size class.
+        # through the public DUO data (protect_rows coarsened the figures); a size class
+        # holding one institution would name it too.
         for row in rows:
-            row.update(kind=None, region=None, urbanity=None)
+            row.update(kind=None, region=None, urbanity=None, size_class=None)
     rows.sort(key=lambda row: row["institution"] or "")
     return rows
 

@@ -216,7 +216,11 @@ class ResearchRateSerializer(serializers.Serializer):
     )
     size_class = serializers.ChoiceField(
         choices=["<4000", "4000-15000", ">15000"],
-        help_text="Students in this school year: < 4,000 / 4,000-15,000 / > 15,000.",
+        allow_null=True,
+        help_text=(
+            "Students in this school year: < 4,000 / 4,000-15,000 / > 15,000; null for "
+            "pseudonymised rows."
+        ),
     )
     urbanity = serializers.IntegerField(
         allow_null=True,

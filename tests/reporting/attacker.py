@@ -43,7 +43,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csr_array
 from scipy.stats import chi2
 
@@ -71,6 +71,11 @@ Cell = tuple[str, str, str]
 _EPS = 1e-7
 #: Relative tolerance for a mean published at full float precision.
 _MEAN_REL_TOL = 1e-6
+#: Lattice reduction of thin mean rows: LLL's delta and the weight of a box width.
+_LLL_DELTA = 0.99
+_BOX_WEIGHT = 10.0
+#: Boxes wider than this after propagation are tightened by linear programming.
+_WIDE_BOX = 20.0
 
 
 class InconsistentPublication(ValueError):
@@ -84,28 +89,48 @@ class AttackResult:
     """What the attacker learns about every withheld cell.
 
     ``ranges`` maps each withheld cell the attacker does not already know to the integer range
-    ``(lo, hi)`` of values consistent with everything published. The ranges are proven tight
-    when ``exact``; when a time limit cut a solve short they are still sound (they contain
-    every consistent value) but may be wider, and the cells concerned are in ``unresolved``.
+    ``(lo, hi)`` of its values over all tables consistent with everything published. The
+    ranges are sound: they always contain the true value. When ``exact`` they are also tight
+    (both ends are attained). When the time limit cut solves short, the cells concerned are in
+    ``unresolved`` and their range is a proven outer bound (from the solver's dual bound, or
+    the propagated box when there was no time left), so it may be wider than the truth.
+    ``witnessed`` is the inner bound: the least and greatest value the cell took in the
+    consistent tables the solver actually found.
     """
 
     ranges: dict[Cell, tuple[int, int]]
+    witnessed: dict[Cell, tuple[int, int]] = field(default_factory=dict)
     exact: bool = True
     unresolved: tuple[Cell, ...] = ()
     solves: int = 0
     seconds: float = 0.0
-    components: int = 0
 
     @property
     def recovered(self) -> list[Cell]:
         """Withheld cells whose value is pinned to a single integer."""
-        return [cell for cell, (lo, hi) in sorted(self.ranges.items()) if lo == hi]
+        return [cell for cell, (lo, hi) in self.ranges.items() if lo == hi]
 
     def narrower_than(self, level: int) -> list[Cell]:
         """Withheld cells whose range does not include every value ``1..level``: ``lo > 1``
         or ``hi < level``. ``level`` is the protection level the publication promises; a
-        non-empty answer means the promise is broken for those cells."""
-        return [cell for cell, (lo, hi) in sorted(self.ranges.items()) if lo > 1 or hi < level]
+        cell listed here breaks that promise (also when unresolved: the range is then an
+        outer bound, so the true range is narrower still)."""
+        return [cell for cell, (lo, hi) in self.ranges.items() if lo > 1 or hi < level]
+
+    def undecided(self, level: int) -> list[Cell]:
+        """Unresolved cells whose outer range includes ``1..level`` but whose witnessed
+        values do not: a longer attack might still find them narrower than ``level``."""
+        narrower = set(self.narrower_than(level))
+        return [
+            cell
+            for cell in self.unresolved
+            if cell not in narrower
+            and not (
+                cell in self.witnessed
+                and self.witnessed[cell][0] <= 1
+                and self.witnessed[cell][1] >= level
+            )
+        ]
 
     @property
     def unknown_cells(self) -> int:
@@ -507,6 +532,7 @@ class _Space:
         ]
         self.what = [row.what for row in rows]
         self._propagate(rows)
+        self._tighten(rows)
         # Cells the propagation pinned become equations, eliminated first.
         rows = [
             *(
@@ -531,14 +557,15 @@ class _Space:
                 matrix[r, j] = a
         low = np.array([row.lower for row in kept])
         high = np.array([row.upper for row in kept])
-        # Only thin mean rows (a tolerance far below the smallest weight: a mean published at
-        # full precision) make the knapsack hard; a rounded mean leaves many solutions, which
-        # the solver finds easily, and reduction would only make the rows dense.
+        # Only thin mean rows -- narrower than half the smallest weight, so that no single
+        # count can change by one within them: a mean published at full precision -- make the
+        # knapsack hard; a rounded mean leaves many solutions, which the solver finds
+        # easily, and reduction would only make the rows dense.
         means = [
             r
             for r, row in enumerate(kept)
             if row.mean
-            and (row.upper - row.lower) < 0.02 * min(abs(a) for a in row.coefficients.values())
+            and (row.upper - row.lower) < 0.5 * min(abs(a) for a in row.coefficients.values())
         ]
         unreduced = affine
         if means and affine.shape[1] > 1:
@@ -549,10 +576,10 @@ class _Space:
             scale = np.array(
                 [min(2.0 / max(high[r] - low[r], 1e-12), 1e6) for r in means], dtype=float
             )
-            box = 1.0 / (self.upper - self.lower + 1.0)
+            box = _BOX_WEIGHT / (self.upper - self.lower + 1.0)
             lattice = np.hstack([(affine * box[:, None]).T, (reduced[means] * scale[:, None]).T])
             try:
-                affine = affine @ _lll(lattice).T
+                affine = affine @ _lll(lattice, _LLL_DELTA).T
             except _ReductionFailed:  # pragma: no cover - keep the unreduced (valid) basis
                 pass
         self.basis = affine
@@ -643,6 +670,42 @@ class _Space:
                     break
                 self.upper, self.lower = tighter_upper, tighter_lower
 
+    def _tighten(self, rows: list[_Row], wide: float = _WIDE_BOX) -> None:
+        """Tighten the boxes wider than ``wide`` to the LP relaxation's bounds, rounded
+        inwards to integers (sound: every integer solution lies within them). Wide boxes
+        are cells that propagation bounds poorly (a withheld "all" with a free ``other``);
+        the lattice reduction measures steps in box widths, so they matter."""
+        candidates = np.flatnonzero(self.upper - self.lower > wide)
+        if not rows or not len(candidates):
+            return
+        matrix = np.zeros((len(rows), self.size))
+        for r, row in enumerate(rows):
+            for j, a in row.coefficients.items():
+                matrix[r, j] = a
+        low = np.array([row.lower for row in rows])
+        high = np.array([row.upper for row in rows])
+        a_ub = np.vstack([matrix[np.isfinite(high)], -matrix[np.isfinite(low)]])
+        b_ub = np.concatenate([high[np.isfinite(high)], -low[np.isfinite(low)]])
+        for j in candidates:
+            for direction in (1.0, -1.0):
+                objective = np.zeros(self.size)
+                objective[j] = direction
+                result = linprog(
+                    objective,
+                    A_ub=a_ub,
+                    b_ub=b_ub,
+                    bounds=np.column_stack([self.lower, self.upper]),
+                    method="highs",
+                )
+                if result.status != 0:
+                    continue  # infeasibility is reported by the integer program
+                value = direction * result.fun
+                slack = 1e-6 * max(1.0, abs(value))
+                if direction > 0:
+                    self.lower[j] = max(self.lower[j], math.ceil(value - slack))
+                else:
+                    self.upper[j] = min(self.upper[j], math.floor(value + slack))
+
     def point(self, lam: np.ndarray) -> np.ndarray:
         """The integer cell values of an integer solution ``lam``."""
         return self.origin + self.basis @ np.rint(lam).astype(np.int64)
@@ -651,100 +714,145 @@ class _Space:
 @dataclass
 class _Outcome:
     ranges: dict[Cell, tuple[int, int]] = field(default_factory=dict)
+    witnessed: dict[Cell, tuple[int, int]] = field(default_factory=dict)
     unresolved: list[Cell] = field(default_factory=list)
     solves: int = 0
 
 
-def _solve_component(
-    model: _Model,
-    variables: list[int],
-    constraint_rows: list[int],
-    targets: list[Cell],
-    deadline: float | None,
-    outcome: _Outcome,
-) -> None:
-    """Minimise and maximise every target cell of one block over its integer solutions."""
-    local = {j: k for k, j in enumerate(variables)}
-    space = _Space(model, variables, constraint_rows)
-    width = space.basis.shape[1]
-    seen_min = np.full(space.size, np.inf)
-    seen_max = np.full(space.size, -np.inf)
+class _Budget:
+    """The time left, shared fairly among the solves still to come."""
 
-    def see(lam: np.ndarray | None) -> None:
+    def __init__(self, deadline: float | None, pending: int) -> None:
+        self.deadline = deadline
+        self.pending = max(pending, 1)
+
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def next_limit(self, shares: float = 1.0) -> float | None:
+        """Seconds for the next solve: ``shares`` equal shares of what is left (at least
+        0.05 s)."""
+        if self.deadline is None:
+            return None
+        left = max(self.deadline - time.monotonic(), 0.0)
+        return min(left, max(shares * left / self.pending, 0.05))
+
+    def done(self, solves: int = 1) -> None:
+        self.pending = max(self.pending - solves, 1)
+
+
+class _Block:
+    """Minimises and maximises the target cells of one block of cells over its integer
+    solutions, one model reused for every objective."""
+
+    def __init__(
+        self,
+        model: _Model,
+        variables: list[int],
+        constraint_rows: list[int],
+        targets: list[Cell],
+        budget: _Budget,
+        outcome: _Outcome,
+    ) -> None:
+        local = {j: k for k, j in enumerate(variables)}
+        self.targets = {cell: local[model.index[cell]] for cell in targets}
+        self.space = _Space(model, variables, constraint_rows)
+        self.budget, self.outcome = budget, outcome
+        self.seen_min = np.full(self.space.size, np.inf)
+        self.seen_max = np.full(self.space.size, -np.inf)
+        # (cell, direction) -> (value, proven); direction 1 is the least value, -1 the greatest.
+        self.extremes: dict[tuple[Cell, int], tuple[int, bool]] = {}
+
+    def see(self, lam: np.ndarray | None) -> None:
         if lam is not None:
-            point = space.point(lam)
-            np.minimum(seen_min, point, out=seen_min)
-            np.maximum(seen_max, point, out=seen_max)
+            point = self.space.point(lam)
+            np.minimum(self.seen_min, point, out=self.seen_min)
+            np.maximum(self.seen_max, point, out=self.seen_max)
 
-    def solve(objective: np.ndarray) -> Any:
+    def solve(self, objective: np.ndarray, shares: float = 1.0) -> Any:
         options: dict[str, Any] = {"mip_rel_gap": 0.0}
-        if deadline is not None:
-            options["time_limit"] = max(deadline - time.monotonic(), 0.0)
-        outcome.solves += 1
+        limit = self.budget.next_limit(shares)
+        if limit is not None:
+            options["time_limit"] = limit
+        self.outcome.solves += 1
+        self.budget.done()
         result = milp(
             objective,
-            integrality=space.integrality,
-            bounds=space.bounds,
-            constraints=space.constraints,
+            integrality=self.space.integrality,
+            bounds=self.space.bounds,
+            constraints=self.space.constraints,
             options=options,
         )
-        see(result.x)
+        self.see(result.x)
         return result
 
-    def timed_out() -> bool:
-        return deadline is not None and time.monotonic() >= deadline
-
-    if width == 0:
-        see(np.zeros(0))
-    else:
-        first = solve(np.zeros(width))
+    def start(self) -> None:
+        """Find a first solution and move the origin to it."""
+        width = self.space.basis.shape[1]
+        if width == 0:
+            self.see(np.zeros(0))
+            self.budget.done()
+            return
+        # The first solution is worth more time: every later solve starts from it.
+        first = self.solve(np.zeros(width), shares=min(10.0, 1.0 + len(self.targets)))
         if first.status == 2:
             raise InconsistentPublication(
                 "no non-negative integer table fits the published figures; involved: "
-                + "; ".join(space.what[:5])
+                + "; ".join(self.space.what[:5])
             )
         if first.x is not None:
-            space.recentre(space.point(first.x))
+            # Solutions are now near lam = 0, which the solver tries first.
+            self.space.recentre(self.space.point(first.x))
 
-    def extreme(k: int, direction: int) -> tuple[int, bool]:
-        """The least (``direction`` 1) or greatest (-1) value of cell ``k``, and whether it
-        is proven; otherwise a sound bound from the solver's dual bound or the box."""
-        row = space.basis[k]
-        fallback = space.lower[k] if direction == 1 else space.upper[k]
-        if not row.any():
-            return int(space.origin[k]), True
-        if timed_out():
-            return int(fallback), False
-        result = solve(direction * row.astype(float))
-        if result.status == 0 and result.x is not None:
-            return int(space.point(result.x)[k]), True
-        bound = getattr(result, "mip_dual_bound", None)
-        if bound is None or not np.isfinite(bound):
-            return int(fallback), False
+    def settle(self, cell: Cell, direction: int) -> None:
+        """The least (``direction`` 1) or greatest (-1) value of ``cell``, proven if the
+        budget allows; otherwise a sound bound (the solver's dual bound, or the box)."""
+        space, k = self.space, self.targets[cell]
         if direction == 1:
-            value = max(math.ceil(space.origin[k] + bound - 1e-6), fallback)
-            return int(min(value, seen_min[k])), False
-        value = min(math.floor(space.origin[k] - bound + 1e-6), fallback)
-        return int(max(value, seen_max[k])), False
+            box, seen = space.lower[k], self.seen_min[k]
+        else:
+            box, seen = space.upper[k], self.seen_max[k]
+        row = space.basis[k]
+        if seen == box or not row.any():
+            # Attained by a solution already found, or fixed.
+            self.budget.done()
+            value = box if row.any() else space.origin[k]
+            self.extremes[(cell, direction)] = (int(value), True)
+            return
+        if self.budget.expired():
+            self.budget.done()
+            self.extremes.setdefault((cell, direction), (int(box), False))
+            return
+        result = self.solve(direction * row.astype(float))
+        if result.status == 0 and result.x is not None:
+            self.extremes[(cell, direction)] = (int(space.point(result.x)[k]), True)
+            return
+        value = box
+        bound = getattr(result, "mip_dual_bound", None)
+        if bound is not None and np.isfinite(bound):
+            if direction == 1:
+                value = max(math.ceil(space.origin[k] + bound - 1e-6), box)
+            else:
+                value = min(math.floor(space.origin[k] - bound + 1e-6), box)
+        # Never inside the values already seen (only numerical trouble could put it there).
+        value = min(value, seen) if direction == 1 else max(value, seen)
+        previous = self.extremes.get((cell, direction))
+        if previous is not None:  # keep the tighter of two sound bounds
+            value = max(value, previous[0]) if direction == 1 else min(value, previous[0])
+        self.extremes[(cell, direction)] = (int(value), False)
 
-    # Maximise first: the maximum of one cell usually pushes its neighbours to their
-    # minimum, so most minimisations are then settled by a solution already seen.
-    highest: dict[Cell, tuple[int, bool]] = {}
-    for cell in targets:
-        k = local[model.index[cell]]
-        if seen_max[k] >= space.upper[k]:
-            highest[cell] = (int(space.upper[k]), True)
-        else:
-            highest[cell] = extreme(k, -1)
-    for cell in targets:
-        k = local[model.index[cell]]
-        if seen_min[k] <= space.lower[k]:
-            lowest = (int(space.lower[k]), True)
-        else:
-            lowest = extreme(k, 1)
-        outcome.ranges[cell] = (lowest[0], highest[cell][0])
-        if not (lowest[1] and highest[cell][1]):
-            outcome.unresolved.append(cell)
+    def unsettled(self) -> list[tuple[Cell, int]]:
+        return [key for key, (_, proven) in self.extremes.items() if not proven]
+
+    def report(self) -> None:
+        for cell, k in self.targets.items():
+            low, low_proven = self.extremes[(cell, 1)]
+            high, high_proven = self.extremes[(cell, -1)]
+            self.outcome.ranges[cell] = (low, high)
+            if np.isfinite(self.seen_min[k]):
+                self.outcome.witnessed[cell] = (int(self.seen_min[k]), int(self.seen_max[k]))
+            if not (low_proven and high_proven):
+                self.outcome.unresolved.append(cell)
 
 
 def attack(
@@ -767,8 +875,11 @@ def attack(
     a coordinator's own institution; those cells are constants and not reported.
     ``misconduct``: the category that equals ``misdragingen``. ``mean_decimals``: the number of
     decimals the mean rates are published with (``None``: full float precision).
-    ``time_limit``: seconds for the whole attack; when it runs out the remaining ranges are
-    widened to what is sound without solving (see ``AttackResult.unresolved``).
+    ``time_limit``: seconds for the whole attack, shared equally among the solves still to
+    come; a solve cut short leaves a sound outer range (see ``AttackResult.unresolved``).
+    Without a limit every range is exact, however long that takes: a mean published at full
+    precision over many withheld cells is a hard lattice problem (see ``_Space``).
+    ``upper_bound``: an upper bound on every count, only to keep the programs bounded.
 
     Every withheld cell's range is found by minimising and maximising it over all non-negative
     integer tables consistent with the publication (one model per independent block of cells,
@@ -781,25 +892,41 @@ def attack(
     )
     targets_of: dict[int, list[Cell]] = defaultdict(list)
     components = _components(model)
-    block = {}
+    block_of = {}
     for number, (variables, _) in enumerate(components):
         for j in variables:
-            block[j] = number
+            block_of[j] = number
     for cell in model.targets:
-        targets_of[block[model.index[cell]]].append(cell)
+        targets_of[block_of[model.index[cell]]].append(cell)
     outcome = _Outcome()
+    budget = _Budget(deadline, sum(2 * len(cells) + 1 for cells in targets_of.values()))
+    blocks = []
     for number, (variables, constraint_rows) in enumerate(components):
-        if targets_of.get(number):
-            _solve_component(
-                model, variables, constraint_rows, targets_of[number], deadline, outcome
-            )
+        if not targets_of.get(number):
+            continue
+        block = _Block(model, variables, constraint_rows, targets_of[number], budget, outcome)
+        block.start()
+        # Maximise first: the maximum of one cell usually pushes its neighbours to their
+        # minimum, so most minimisations are then settled by a solution already seen.
+        for direction in (-1, 1):
+            for cell in targets_of[number]:
+                block.settle(cell, direction)
+        blocks.append(block)
+    # Time left over (solves that finished early) goes to the extremes cut short.
+    retries = [(block, key) for block in blocks for key in block.unsettled()]
+    if retries and not budget.expired():
+        budget.pending = len(retries)
+        for block, (cell, direction) in retries:
+            block.settle(cell, direction)
+    for block in blocks:
+        block.report()
     return AttackResult(
         ranges=dict(sorted(outcome.ranges.items())),
+        witnessed=dict(sorted(outcome.witnessed.items())),
         exact=not outcome.unresolved,
         unresolved=tuple(sorted(outcome.unresolved)),
         solves=outcome.solves,
         seconds=time.monotonic() - started,
-        components=sum(1 for number in targets_of if targets_of[number]),
     )
 
 
