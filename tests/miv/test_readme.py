@@ -96,7 +96,9 @@ def _manage(*args: str, env: dict[str, str]) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        # The demo seed audits the publication of every demo year (issue 11): minutes on a
+        # loaded two-core machine.
+        timeout=900,
     )
     assert result.returncode == 0, f"manage.py {' '.join(args)}:\n{result.stdout}{result.stderr}"
 
