@@ -129,6 +129,7 @@ def _secure(
         cost=disclosure.figures_cost,
         contributor=lambda cell: cell.institution,
         readers=readers,
+        budget_seconds=float(getattr(settings, "MIV_DISCLOSURE_AUDIT_SECONDS", 60)),
     )
     _SECURED[key] = secured
     while len(_SECURED) > _SECURED_KEEP:
@@ -174,6 +175,7 @@ def compute(figure_set_id: int, groups: tuple[str, ...], misconduct: str) -> dic
             "primary": len(secured.protection.primary),
             "integer_audit": len(secured.added),
             "exposed": len(secured.exposed),
+            "timed_out": secured.timed_out,
             "rounds": secured.rounds,
             "solves": secured.solves,
             "seconds": round(seconds, 2),
