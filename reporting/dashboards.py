@@ -12,22 +12,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
-from miv.schoolyear import school_year_bounds
+from miv.schoolyear import is_running, previous_school_years, school_year_bounds, through_date
 
-from . import queries, services
+from . import coverage_data, queries, services, stats
 from .access import figure_viewer, institution_rows, protect_rows
 from .choices import FigureSetStatus, ScoreSource, VictimGroup
 from .exports import group_names
 from .models import FigureSet, InstitutionRate, SectorRate
 from .protection import RESEARCH_VICTIM_ROLES, research_groups
+from .year_to_date import year_to_date_counts
 
-FIGURES = ("5.1", "5.3", "6.2", "6.4")
+FIGURES = ("5.1", "5.3", "funnel", "6.2", "6.4")
 SCORES = {"6.2": ScoreSource.JOB, "6.4": ScoreSource.MO}
 
 
@@ -70,17 +74,66 @@ def options() -> dict[str, list[tuple[str, str]]]:
     names = group_names()
     roles = dict(VictimGroup.choices)
     return {
-        "school_years": [(y, y) for y in reversed(list(current_sets()))],
+        "school_years": [(y, year_label(y)) for y in reversed(list(current_sets()))],
         "groups": [(g, names.get(g, g)) for g in research_groups()],
         "victim_roles": [(str(r), str(roles[r])) for r in RESEARCH_VICTIM_ROLES],
+    }
+
+
+def today() -> date:
+    """The day the dashboards take as today (one place, so tests can set the clock)."""
+    return timezone.localdate()
+
+
+def running_year(school_year: str) -> dict[str, Any] | None:
+    """The "t/m" of a school year that is still running today (None for a complete one):
+    its figures cover 1 August up to and including that date."""
+    day = today()
+    if not is_running(school_year, day):
+        return None
+    through = through_date(school_year, day)
+    return {
+        "school_year": school_year,
+        "through": date_format(through, "j F Y"),
+        "through_short": short_date(through),
+        "through_date": through.isoformat(),
+    }
+
+
+def short_date(day) -> str:
+    """ "3 dec" in Dutch (months in lower case), "3 Dec" in English."""
+    dutch = (translation.get_language() or "nl").startswith("nl")
+    return date_format(day, "j b" if dutch else "j M")
+
+
+def year_label(school_year: str) -> str:
+    """ "2026-2027 (lopend, t/m 2 december 2026)" for the running year, else the year."""
+    running = running_year(school_year)
+    if running is None:
+        return school_year
+    return _("%(year)s (lopend, t/m %(date)s)") % {
+        "year": school_year,
+        "date": running["through"],
+    }
+
+
+def coverage(school_year: str) -> dict[str, Any]:
+    """What the sector figures of a school year cover, in words and numbers (Tabel 5.1)."""
+    result = coverage_data.school_year_coverage(school_year)
+    return {
+        "sentence": _("Dekking %(year)s: %(coverage)s.")
+        % {"year": school_year, "coverage": coverage_data.coverage_sentence(result)},
+        "usable": result.usable,
+        "population": result.population,
+        "student_share": result.student_share,
     }
 
 
 def default_school_year(years: list[str]) -> str:
     """The latest *complete* school year with figures (a running year's few months are
     not comparable with whole years), or the latest one when none is complete."""
-    today = timezone.localdate()
-    complete = [y for y in years if school_year_bounds(y)[1] < today]
+    day = today()
+    complete = [y for y in years if school_year_bounds(y)[1] < day]
     return (complete or years)[-1]
 
 
@@ -122,7 +175,8 @@ def figure_51(user, choice: Choice) -> dict[str, Any]:
     groups (and the chosen category), for the chosen victim role."""
     sets = current_sets()
     groups = list(services.REPORT_GROUPS)
-    if choice.group not in groups:
+    # The misconduct category is the report's group "misdragingen": one series, not two.
+    if choice.group not in groups and choice.group != services.MISCONDUCT_CATEGORY:
         groups.append(choice.group)
     names = group_names()
     rows = SectorRate.objects.filter(
@@ -159,19 +213,68 @@ def figure_51(user, choice: Choice) -> dict[str, Any]:
                     "school_year": year,
                     "group": group,
                     "group_name": names.get(group, group),
+                    # For a narrow table: "Ongevallen/incidenten" may break after the "/".
+                    "group_label": names.get(group, group).replace("/", "/\u200b"),
                     "institutions": row.institutions,
                     "mean": data["mean_rate"],
                     "ci_low": data["mean_ci_low"],
                     "ci_high": data["mean_ci_high"],
                     "withheld": bool(data["withheld"]),
+                    "running": running_year(year) is not None,
                 }
             )
         series.append({"group": group, "name": names.get(group, group), "points": points})
+    years = list(sets)
+    running = running_year(years[-1]) if years else None
     return {
         "choice": choice,
-        "school_years": list(sets),
+        "school_years": years,
         "series": series,
         "victim_role_name": str(dict(VictimGroup.choices)[choice.victim_role]),
+        "running": running,
+        "year_to_date": _year_to_date(choice, years, running),
+        "coverage": coverage(choice.school_year),
+    }
+
+
+def _year_to_date(
+    choice: Choice, years: list[str], running: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Every school year over the part the running year has had (1 August up to its "t/m"
+    date): the unweighted mean of the institutions' rates, as figure 5.1's. Only while
+    the latest year runs. Sector means to one decimal, as the published means."""
+    if running is None:
+        return None
+    through = date.fromisoformat(running["through_date"])
+    group = choice.group
+    if group == services.MISCONDUCT_CATEGORY:
+        group = services.GROUP_MISCONDUCT
+    periods = year_to_date_counts(
+        running["school_year"],
+        through,
+        earlier=len(years) - 1,
+        group=group,
+        victim_role=choice.victim_role,
+    )
+    points = []
+    for period in periods:
+        rates = [
+            1000 * period.by_institution[inst] / students
+            for inst, students in period.student_counts.items()
+        ]
+        points.append(
+            {
+                "school_year": period.school_year,
+                "mean": round(sum(rates) / len(rates), 1) if rates else None,
+                "institutions": len(rates),
+            }
+        )
+    first = periods[-1].first_day
+    return {
+        "group_name": group_names().get(group, group),
+        "period": _("%(first)s t/m %(last)s")
+        % {"first": short_date(first), "last": short_date(through)},
+        "points": points,
     }
 
 
@@ -251,6 +354,9 @@ def figure_53(user, choice: Choice) -> dict[str, Any]:
             user, set_id, {**sector_row, "group": choice.group, "victim_role": choice.victim_role}
         )
     names = group_names()
+    running = running_year(choice.school_year)
+    if running is None:
+        _add_rate_ratios(user, choice, shown)
     return {
         "choice": choice,
         "rows": shown,
@@ -258,7 +364,123 @@ def figure_53(user, choice: Choice) -> dict[str, Any]:
         "sector": sector,
         "group_name": names.get(choice.group, choice.group),
         "victim_role_name": str(dict(VictimGroup.choices)[choice.victim_role]),
+        "running": running,
+        "rate_ratios": any(r.get("rate_ratio") for r in shown),
+        "coverage": coverage(choice.school_year),
     }
+
+
+def _add_rate_ratios(user, choice: Choice, rows: list[dict[str, Any]]) -> None:
+    """The change from last year of every row with a count and student number (the own
+    institution, or all with named access) whose last year is published to this reader
+    too: ``rate_ratio``, this year's rate over last year's with its exact interval
+    (:func:`reporting.stats.rate_ratio`). Complete years only (the caller's check)."""
+    previous = current_sets().get(previous_school_years(choice.school_year, 1)[0])
+    known = [r for r in rows if r["count"] is not None and r["students"]]
+    if previous is None or not known:
+        return
+    earlier = protect_rows(
+        user,
+        previous,
+        [
+            {
+                "institution_id": r.institution_id,
+                "group": r.group,
+                "victim_role": r.victim_role,
+                "count": r.count,
+                "students": r.students,
+                "rate_per_1000": r.rate,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+            }
+            for r in InstitutionRate.objects.filter(
+                figure_set_id=previous,
+                group=choice.group,
+                victim_role=choice.victim_role,
+                institution_id__in=[r["institution_id"] for r in known],
+            )
+        ],
+    )
+    by_institution = {
+        e["institution_id"]: e for e in earlier if e["count"] is not None and e["students"]
+    }
+    for row in known:
+        last = by_institution.get(row["institution_id"])
+        if last is None:
+            continue
+        ratio = stats.rate_ratio(row["count"], row["students"], last["count"], last["students"])
+        row["rate_ratio"] = {
+            "ratio": ratio.ratio,
+            "ci_low": ratio.ci_low,
+            "ci_high": ratio.ci_high,
+            "status": ratio.status,
+        }
+
+
+# --- The funnel plot next to figure 5.3 -------------------------------------------------------
+
+
+def funnel(user, choice: Choice, figure_53_data: dict[str, Any]) -> dict[str, Any]:
+    """Figure 5.3's institutions as a funnel plot: rate against students, with the 95% and
+    99.8% exact Poisson limits around the sector rate (all incidents over all students,
+    the target the limits are for). Points only where the reader sees the student number
+    (access.anonymise_row removes it from anonymous rows); the limits need only the
+    published sector rate. Without a published sector rate there is no funnel."""
+    rows = figure_53_data["rows"]
+    sector = figure_53_data.get("sector") or {}
+    out: dict[str, Any] = {
+        "choice": choice,
+        "group_name": figure_53_data.get("group_name", ""),
+        "limits": None,
+        "points": [],
+        "not_drawn": 0,
+        "message": "",
+    }
+    rate = sector.get("pooled_rate")
+    if rate is None or not rows:
+        out["message"] = _("Geen gepubliceerd sectorcijfer voor deze keuze: geen trechterplot.")
+        return out
+    drawn = [r for r in rows if r["students"] and r["count"] is not None]
+    largest = max([r["students"] for r in drawn], default=0)
+    # The funnel is drawn over the sizes of MBO institutions (up to ~45,000 students).
+    right = max(largest * 1.1, 20_000)
+    grid = np.unique(np.geomspace(100, right, 120).round().astype(int))
+    inner, outer = stats.funnel_limits(float(rate), grid)
+    positions = (
+        stats.funnel_positions(
+            [r["count"] for r in drawn], [r["students"] for r in drawn], float(rate)
+        )
+        if drawn
+        else []
+    )
+    out["limits"] = {
+        "sector_rate": round(float(rate), 1),
+        "students": [int(n) for n in grid],
+        "inner": {"upper": list(inner.upper), "lower": list(inner.lower)},
+        "outer": {"upper": list(outer.upper), "lower": list(outer.lower)},
+    }
+    out["points"] = [
+        {
+            "label": r["label"],
+            "own": r["own"],
+            "students": r["students"],
+            "rate_per_1000": r["rate_per_1000"],
+            "position": position,
+            "position_text": str(FUNNEL_POSITIONS[position]),
+        }
+        for r, position in zip(drawn, positions, strict=True)
+    ]
+    out["not_drawn"] = len(rows) - len(drawn) + len(figure_53_data.get("withheld", []))
+    return out
+
+
+FUNNEL_POSITIONS = {
+    stats.ABOVE_OUTER: gettext_lazy("boven de grens bij 99,8%"),
+    stats.ABOVE_INNER: gettext_lazy("boven de grens bij 95%"),
+    stats.WITHIN: gettext_lazy("binnen de grenzen"),
+    stats.BELOW_INNER: gettext_lazy("onder de grens bij 95%"),
+    stats.BELOW_OUTER: gettext_lazy("onder de grens bij 99,8%"),
+}
 
 
 # --- Figures 6.2 and 6.4 ----------------------------------------------------------------------
@@ -274,6 +496,8 @@ def figure_scatter(user, choice: Choice, figure: str) -> dict[str, Any]:
         data = queries.correlation(user, selection, source)
     except queries.FiguresNotComputed:
         data = None
+    if data is not None:
+        _published_points_only(source, data)
     fit = None
     if data is not None and data["status"] == "ok" and len(data["points"]) >= 2:
         x = np.array([p["rate_per_1000"] for p in data["points"]], dtype=float)
@@ -289,6 +513,73 @@ def figure_scatter(user, choice: Choice, figure: str) -> dict[str, Any]:
         "fit": fit,
         "group_name": group_names().get(choice.group, choice.group),
     }
+
+
+def _published_points_only(source: str, data: dict[str, Any]) -> None:
+    """What is shown of a correlation is what can be computed from the points shown.
+
+    * An institution shown without its name keeps a whole rate per 1,000 (as in figure
+      5.3, access.anonymise_row); then the median of the rates is whole too, since the
+      exact median is some institution's exact rate.
+    * When points are withheld, the statistics over all institutions are withheld
+      (queries.correlation): instead r, ρ, the medians and the flags are computed over
+      the points shown, and the figure says how many are left out and why. Those
+      statistics are a function of what the reader sees, so they disclose nothing more.
+    """
+    points = data["points"]
+    coarse = False
+    for point in points:
+        if point["institution"] is None and not point["own"]:
+            point["rate_per_1000"] = round(point["rate_per_1000"])
+            point["coarsened"] = coarse = True
+    withheld = data["n"] - len(points) if data.get("status") == queries.SUPPRESSED else 0
+    if withheld > 0:
+        result = services.correlate_groups(
+            np.array([[p["rate_per_1000"]] for p in points], dtype=np.float64).reshape(-1, 1),
+            np.array([p["score"] for p in points], dtype=np.float64),
+            [p["institution_id"] for p in points],
+            True,
+        )[0]
+        data.update(
+            status=result.status,
+            n=result.n,
+            pearson_r=result.pearson_r,
+            pearson_p=result.pearson_p,
+            pearson_ci_low=result.pearson_ci_low,
+            pearson_ci_high=result.pearson_ci_high,
+            spearman_rho=result.spearman_rho,
+            spearman_p=result.spearman_p,
+            rate_median=result.rate_median,
+            score_median=result.score_median,
+            message=queries.status_message(result.status, source),
+        )
+        flagged = {f["institution_id"] for f in result.flagged}
+        for point in points:
+            point["flagged"] = point["institution_id"] in flagged
+        data["flagged"] = [
+            {
+                "institution_id": p["institution_id"],
+                "institution": p["institution"],
+                "reason": queries.flagged_reason(
+                    source,
+                    data["survey_year"],
+                    {"rate": p["rate_per_1000"], "score": p["score"]},
+                    (result.rate_median, result.score_median),
+                ),
+            }
+            for p in points
+            if p["flagged"] and p["institution"] is not None
+        ]
+        data["excluded"] = withheld
+        data["excluded_text"] = ngettext(
+            "Berekend over de %(n)s getoonde instellingen; %(withheld)s instelling is niet "
+            "gepubliceerd (te kleine aantallen) en telt niet mee.",
+            "Berekend over de %(n)s getoonde instellingen; %(withheld)s instellingen zijn niet "
+            "gepubliceerd (te kleine aantallen) en tellen niet mee.",
+            withheld,
+        ) % {"n": len(points), "withheld": withheld}
+    elif coarse and data.get("rate_median") is not None:
+        data["rate_median"] = round(data["rate_median"])
 
 
 # --- CSV of the underlying data ---------------------------------------------------------------
@@ -333,6 +624,9 @@ def figure_csv_rows(figure: str, data: dict[str, Any]) -> tuple[list[str], list[
             _("Ondergrens 95%-BI"),
             _("Bovengrens 95%-BI"),
             _("Niet gepubliceerd"),
+            _("Ten opzichte van vorig jaar (ratio)"),
+            _("Ondergrens 95%-BI ratio"),
+            _("Bovengrens 95%-BI ratio"),
         ]
         rows = [
             [
@@ -345,8 +639,30 @@ def figure_csv_rows(figure: str, data: dict[str, Any]) -> tuple[list[str], list[
                 r["ci_low"],
                 r["ci_high"],
                 r["suppressed"],
+                *(
+                    [
+                        r["rate_ratio"]["ratio"],
+                        r["rate_ratio"]["ci_low"],
+                        r["rate_ratio"]["ci_high"],
+                    ]
+                    if r.get("rate_ratio")
+                    else [None, None, None]
+                ),
             ]
             for r in [*data["rows"], *data["withheld"]]
+        ]
+        return header, rows
+    if figure == "funnel":
+        header = [
+            _("Instelling"),
+            _("Eigen instelling"),
+            _("Studenten"),
+            _("Per 1.000 studenten"),
+            _("Positie in de trechter"),
+        ]
+        rows = [
+            [p["label"] or "", p["own"], p["students"], p["rate_per_1000"], p["position_text"]]
+            for p in data["points"]
         ]
         return header, rows
     header = [

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from django.utils.translation import gettext as _
 
+from miv.numbers import format_number
+
 from . import services, stats
 from .access import (
     FigureViewer,
@@ -94,7 +96,8 @@ def _reason_text(code: str) -> str:
 
 
 def _fmt(value: float, digits: int = 1) -> str:
-    return f"{value:.{digits}f}"
+    """A number inside a sentence, in the sentence's language (decimal comma in Dutch)."""
+    return format_number(value, digits, grouping=False)
 
 
 def flagged_reason(source: str, survey_year: int | None, point: dict, medians: tuple) -> str:

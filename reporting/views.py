@@ -83,6 +83,8 @@ def _figure_data(request: HttpRequest, figure: str, choice: dashboards.Choice) -
         return dashboards.figure_51(request.user, choice)
     if figure == "5.3":
         return dashboards.figure_53(request.user, choice)
+    if figure == "funnel":
+        return dashboards.funnel(request.user, choice, dashboards.figure_53(request.user, choice))
     return dashboards.figure_scatter(request.user, choice, figure)
 
 
@@ -112,13 +114,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context["choice"] = choice
         context["query"] = choice.as_query()
         for figure in dashboards.FIGURES:
-            data = _figure_data(request, figure, choice)
+            if figure == "funnel":
+                data = dashboards.funnel(request.user, choice, context["fig53"])
+            else:
+                data = _figure_data(request, figure, choice)
             # In the page (one request, swapped with the region by htmx): the SVG holds
             # no styles, and every text in it was escaped by matplotlib.
             name = "fig" + figure.replace(".", "")
-            svg = charts.inline_svg(charts.chart_svg(figure, data), name)
-            data["svg"] = mark_safe(svg)
+            drawn = charts.chart(figure, data)
+            data["svg"] = mark_safe(charts.inline_svg(drawn.svg, name))
+            data["caption"] = drawn.caption
             context[name] = data
+        context["running"] = dashboards.running_year(choice.school_year)
     template = (
         "reporting/_figures.html"
         if request.headers.get("HX-Request") == "true"
@@ -152,7 +159,7 @@ def one_figure(view):
 @one_figure
 def chart(request: HttpRequest, figure: str, choice: dashboards.Choice, data: dict) -> HttpResponse:
     """One chart as an SVG file."""
-    response = HttpResponse(charts.chart_svg(figure, data), content_type="image/svg+xml")
+    response = HttpResponse(charts.chart(figure, data).svg, content_type="image/svg+xml")
     response["Content-Disposition"] = (
         f'inline; filename="miv-figuur-{figure}-{choice.school_year}.svg"'
     )

@@ -32,7 +32,7 @@ def settle(page) -> None:
 
 
 def _charts_loaded(page) -> list[int]:
-    """The rendered widths of the four charts (inline SVG; 0 would be a broken chart)."""
+    """The rendered widths of the five charts (inline SVG; 0 would be a broken chart)."""
     return page.eval_on_selector_all(
         "figure.chart svg[role=img]", "charts => charts.map(c => c.getBoundingClientRect().width)"
     )
@@ -52,7 +52,7 @@ def open_dashboard(session: Session, username: str):
             page.get_by_role("table", name=f"Cijfers bij figuur {number}", exact=False)
         ).to_be_visible()
     widths = _charts_loaded(page)
-    assert len(widths) == 4 and all(w > 0 for w in widths), widths
+    assert len(widths) == 5 and all(w > 0 for w in widths), widths
     return page
 
 

@@ -93,13 +93,14 @@ def test_coordinator_sees_the_own_institution_among_anonymous_others(world, coor
     response = session(coordinator_a).get(DASHBOARD, _query())
     assert response.status_code == 200
     html = response.content.decode()
-    for figure in ("5.1", "5.3", "6.2", "6.4"):
+    for figure in ("5.1", "5.3", "funnel", "6.2", "6.4"):
         assert f'href="/figures/chart/{figure}.svg?school_year={YEAR}&amp;group=total' in html
         assert f'href="/figures/data/{figure}.csv?' in html
         # The chart itself is in the page, its ids prefixed per figure.
         assert f'id="fig{figure.replace(".", "")}-figure_1"' in html
-    assert html.count("<table") == 4
-    assert html.count('<svg xmlns:xlink="http://www.w3.org/1999/xlink"') == 4
+    # 5.1, 5.3, the funnel (the own institution is its one point), 6.2 and 6.4.
+    assert html.count("<table") == 5
+    assert html.count('<svg xmlns:xlink="http://www.w3.org/1999/xlink"') == 5
     ids = re.findall(r'\bid="([^"]+)"', html)
     assert len(ids) == len(set(ids))
     assert re.search(r'<tr class="highlight"><td class="num">\d+</td>\s*<td>25LJ', html)

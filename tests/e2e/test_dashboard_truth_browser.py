@@ -1,0 +1,123 @@
+"""Issue 12 (part B) in real Chromium, on a phone (390 px) and a desktop, with and without
+JavaScript, with the clock in a running school year: the running year is labelled; every
+sector figure has its coverage sentence; the funnel plot is there with its limits; no
+caption names what its chart does not draw; the Dutch page writes no decimal point; chart
+text is at least 11 px; the page is no wider than the phone; axe-core finds no serious
+violation."""
+
+from datetime import date
+
+import pytest
+
+from reporting import dashboards
+from tests.e2e.test_registration_browser import (  # noqa: F401 - fixtures
+    PHONE,
+    Session,
+    allow_orm_next_to_playwright,
+    browser,
+    serious_violations,
+)
+from tests.reporting.world import YEAR, build_world
+from tests.services import summary
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+DESKTOP = {"viewport": {"width": 1400, "height": 1000}}
+
+# A caption sentence and the text the chart must hold for it (its legend or axis).
+CAPTION_NEEDS = [
+    ("Blauwe band", "95%-interval sectorgemiddelde"),
+    ("Stippellijn: het ongewogen sectorgemiddelde", "Sectorgemiddelde"),
+    ("Oranje ruit", "Eigen instelling"),
+    ("regressielijn", "Regressielijn"),
+    ("Vierkant", "Mogelijke onderregistratie"),
+    ("Open symbool", "t/m"),
+    ("Grijze stippellijn:", "zelfde periode"),
+    ("99,8%-grenzen", "grenzen bij 99,8%"),
+]
+
+READ_PAGE = """() => {
+  const figures = [...document.querySelectorAll('figure.chart')].map(f => {
+    const svg = f.querySelector('svg');
+    const sizes = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim()).map(t => {
+      const m = t.getScreenCTM();
+      return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b);
+    });
+    return {
+      caption: f.querySelector('figcaption').textContent,
+      texts: [...svg.querySelectorAll('text')].map(t => t.textContent).join(' '),
+      smallest: Math.min(...sizes),
+    };
+  });
+  const blocks = [...document.querySelectorAll('section.figure-block')].map(
+    s => s.querySelector('p.coverage') ? s.querySelector('p.coverage').textContent : null);
+  return {figures, blocks, text: document.body.innerText};
+}"""
+
+
+@pytest.fixture
+def world(institution_a, institution_b, location_a, location_b):
+    return build_world(institution_a, institution_b, location_a, location_b)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_the_dashboard_tells_the_truth(
+    browser,  # noqa: F811
+    live_server,
+    world,
+    coordinator_a,
+    monkeypatch,
+    device,
+    javascript,
+):
+    import re
+
+    from playwright.sync_api import expect
+
+    # The live server runs in this process: its clock is 20 March 2023, in YEAR.
+    monkeypatch.setattr(dashboards, "today", lambda: date(2023, 3, 20))
+    options = PHONE if device == "phone" else DESKTOP
+    session = Session(browser, live_server.url, java_script_enabled=javascript, **options)
+    session.login(coordinator_a.username, f"/figures/?school_year={YEAR}")
+    page = session.page
+    expect(page.locator(".running-year")).to_contain_text(
+        f"Lopend schooljaar {YEAR}: cijfers t/m 20 maart 2023"
+    )
+    expect(page.locator("#id_school_year option:checked")).to_have_text(
+        f"{YEAR} (lopend, t/m 20 maart 2023)"
+    )
+    seen = page.evaluate(READ_PAGE)
+    # Five charts: 5.1, 5.3, the funnel, 6.2, 6.4; each sector figure with its coverage.
+    assert len(seen["figures"]) == 5
+    assert all(b and b.startswith(f"Dekking {YEAR}: ") for b in seen["blocks"]), seen["blocks"]
+    funnel = seen["figures"][2]
+    assert "grenzen bij 95%" in funnel["texts"] and "grenzen bij 99,8%" in funnel["texts"]
+    assert "t/m 20 mrt" in seen["figures"][0]["texts"]
+    for figure in seen["figures"]:
+        for sentence, drawn in CAPTION_NEEDS:
+            if sentence in figure["caption"]:
+                assert drawn in figure["texts"], (sentence, figure["caption"])
+    # Dutch notation: no decimal point in the page or its charts (figure numbers aside).
+    everything = seen["text"] + " ".join(f["texts"] for f in seen["figures"])
+    everything = re.sub(r"[Ff]iguur \d\.\d|figuren 5\.1, 5\.3, 6\.2 en 6\.4", "", everything)
+    assert re.findall(r"(?<![\d.])\d+\.\d{1,2}(?!\d)", everything) == []
+    smallest = min(f["smallest"] for f in seen["figures"])
+    if device == "phone":
+        assert session.scroll_width() <= 390
+        assert smallest >= 11, smallest
+    page.wait_for_load_state("networkidle")
+    assert session.errors == []
+    if javascript and device == "phone":
+        found = serious_violations(page)
+        summary.record(
+            "axe-core: figures dashboard",
+            f"{len(found)} serious or critical violations on /figures/ (phone, running year); "
+            f"smallest chart text {smallest:.1f} px at 390 px",
+            failures=len(found),
+        )
+        assert found == []
+    session.close()
