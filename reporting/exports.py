@@ -47,6 +47,7 @@ from openpyxl.utils import get_column_letter
 from incidents.choices import VictimRole
 from incidents.models import Incident, Institution
 from miv.csvfiles import escape_formula
+from miv.numbers import csv_number
 from miv.schoolyear import parse_school_year
 from miv.xlsxfiles import XLSX_CONTENT_TYPE as XLSX_CONTENT_TYPE  # for the views
 from taxonomy.models import Category
@@ -386,18 +387,32 @@ def _csv_value(value: Any) -> str:
     return escape_formula(str(value))
 
 
-def write_csv(table: ExportTable, fileobj: IO[str]) -> None:
-    """One table as CSV to a text file opened with ``newline=""``."""
+def _excel_value(value: Any) -> str:
+    if isinstance(value, float):
+        text = csv_number(value, 6)  # 12,500000 -> 12,5; 3,000000 -> 3
+        return text.rstrip("0").rstrip(",") if "," in text else text
+    return _csv_value(value)
+
+
+def write_csv(table: ExportTable, fileobj: IO[str], *, for_excel: bool = False) -> None:
+    """One table as CSV to a text file opened with ``newline=""``.
+
+    ``for_excel``: for people who open it in Excel with the reader's language settings —
+    in Dutch ``;`` between cells and a decimal comma (``12,5``), as Dutch Excel reads
+    them; in English the plain CSV. Data files (the yearly export, the research API) keep
+    ``,`` and ``.`` in every language."""
+    dutch = for_excel and (get_language() or "nl").startswith("nl")
     fileobj.write("\ufeff")
-    writer = csv.writer(fileobj, lineterminator="\r\n")
+    writer = csv.writer(fileobj, lineterminator="\r\n", delimiter=";" if dutch else ",")
     writer.writerow(table.keys())
+    value = _excel_value if dutch else _csv_value
     for row in table.rows:
-        writer.writerow([_csv_value(v) for v in row])
+        writer.writerow([value(v) for v in row])
 
 
-def csv_bytes(table: ExportTable) -> bytes:
+def csv_bytes(table: ExportTable, *, for_excel: bool = False) -> bytes:
     buffer = io.StringIO(newline="")
-    write_csv(table, buffer)
+    write_csv(table, buffer, for_excel=for_excel)
     return buffer.getvalue().encode("utf-8")
 
 

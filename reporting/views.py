@@ -173,11 +173,14 @@ def chart(request: HttpRequest, figure: str, choice: dashboards.Choice, data: di
 def figure_data(
     request: HttpRequest, figure: str, choice: dashboards.Choice, data: dict
 ) -> HttpResponse:
-    """The numbers of one chart as CSV (the same rows as the table beside it)."""
+    """The numbers of one chart as CSV (the same rows as the table beside it), for Excel
+    in the reader's language (``;`` and a decimal comma in Dutch)."""
     header, rows = dashboards.figure_csv_rows(figure, data)
     # The figures' tables name their columns for people only: their labels are the header.
     table = exports.ExportTable(figure, figure, [exports.Column(h, h) for h in header], rows)
-    response = HttpResponse(exports.csv_bytes(table), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(
+        exports.csv_bytes(table, for_excel=True), content_type="text/csv; charset=utf-8"
+    )
     name = f"miv-figuur-{figure}-{choice.school_year}-{choice.group}-{choice.victim_role}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -246,7 +246,8 @@ def test_an_unknown_figure_is_404(world, coordinator_a):
 
 
 def _csv(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    """The dashboards' CSV is for Dutch Excel: ";" between cells, a decimal comma."""
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
 
 
 def test_the_csv_has_the_numbers_of_the_table(world, researcher):
@@ -259,12 +260,23 @@ def test_the_csv_has_the_numbers_of_the_table(world, researcher):
     assert len(lines) - 1 == len(fig53["rows"]) + len(fig53["withheld"])
     by_label = {line[1]: line for line in lines[1:]}
     for row in fig53["rows"]:
-        assert float(by_label[row["label"]][5]) == pytest.approx(row["rate_per_1000"])
+        rate = by_label[row["label"]][5]
+        assert float(rate.replace(",", ".")) == pytest.approx(row["rate_per_1000"])
+        assert "." not in rate
     for row in fig53["withheld"]:
         line = by_label[row["label"]]
         # Count, rate and interval withheld; by pseudonym no student number either: with
         # DUO's counts it would name the institution (issue 11).
         assert line[3:8] == ["", "", "", "", ""] and line[8] == "ja"
+
+
+def test_the_english_csv_is_plain(world, researcher):
+    client = session(researcher)
+    client.cookies["django_language"] = "en"
+    response = client.get("/figures/data/5.1.csv", _query())
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert lines[0][0] == "School year" and len(lines[0]) == 8
+    assert any("." in cell for line in lines[1:] for cell in line[5:])
 
 
 def test_the_scatter_csv_marks_own_and_flagged_points(world, coordinator_a):
