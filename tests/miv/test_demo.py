@@ -71,11 +71,16 @@ def test_the_demo_registrars_find_closed_reports_with_a_note(demo):
     assert seed_demo(today=date(2023, 11, 1))["closing_notes"] == 0  # idempotent
 
 
-def test_the_demo_shows_registration_quality(demo):
+def test_the_demo_shows_registration_quality_and_honest_dashboards(demo, monkeypatch):
     """Issue 12: a first year marked not usable (and left out of its figures), and to-do
-    lists with something on them."""
+    lists with something on them; the dashboard marks the running year and compares it
+    with the same period, states its coverage, has the funnel plot and writes Dutch
+    numbers. (One test: every demo test seeds the demo anew.)"""
+    import re
+
     from django.test import Client
 
+    from reporting import dashboards
     from reporting.choices import FigureSetStatus
     from reporting.models import FigureSet, UnusableYear
 
@@ -95,3 +100,20 @@ def test_the_demo_shows_registration_quality(demo):
     page = client.get("/figures/quality/91RD/", {"school_year": complete}).content.decode()
     assert "Registraties komen laat binnen" in page
     assert "Dader (bij misdragingen) is bij" in page  # a fifth of perpetrators unknown
+
+    # The dashboard on the demo, its clock on the demo's day (1 November 2023).
+    monkeypatch.setattr(dashboards, "today", lambda: date(2023, 11, 1))
+    running = demo["school_years"][-1]
+    page = client.get("/figures/").content.decode()
+    assert f"{running} (lopend, t/m 1 november 2023)" in page  # in the year selector
+    assert len(re.findall(rf'<p class="coverage">Dekking {complete}: 12 van 12', page)) == 5
+    assert "grenzen bij 99,8%" in page and "zelfde periode (1 aug t/m 1 nov)" in page
+    response = client.get("/figures/", {"school_year": running})
+    html = response.content.decode()
+    assert f"Lopend schooljaar {running}: cijfers t/m 1 november 2023." in html
+    fig51 = response.context["fig51"]
+    assert [p["school_year"] for p in fig51["year_to_date"]["points"]] == demo["school_years"]
+    assert all(p["mean"] > 0 for p in fig51["year_to_date"]["points"])
+    text = re.sub(r"<[^>]+>", " ", html)
+    text = re.sub(r"[Ff]iguur \d\.\d|figuren 5\.1, 5\.3, 6\.2 en 6\.4", "", text)
+    assert re.findall(r"(?<![\d.])\d+\.\d{1,2}(?!\d)", text) == []
