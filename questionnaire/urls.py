@@ -4,6 +4,7 @@ from django.urls import path
 
 from . import (
     converters,  # noqa: F401 - registers <brin:> and <schoolyear:>
+    sector_views,
     views,
 )
 
@@ -11,6 +12,7 @@ app_name = "questionnaire"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("sector/", sector_views.sector_figures, name="sector"),
     path("<brin:brin>/<schoolyear:school_year>/", views.summary, name="summary"),
     path("<brin:brin>/<schoolyear:school_year>/start/", views.start, name="start"),
     path(

@@ -121,3 +121,33 @@ def test_the_dashboard_tells_the_truth(
         )
         assert found == []
     session.close()
+
+
+def test_the_sectors_policy_answers_on_a_phone(browser, live_server, institution_a, coordinator_a):  # noqa: F811
+    """Issue 15: figures 5.4–5.9 at /questionnaire/sector/ fit 390 px, without JavaScript
+    too, and axe-core finds no serious violation."""
+    from playwright.sync_api import expect
+
+    from tests.factories import InstitutionFactory
+    from tests.questionnaire.test_sector import respond
+
+    for n, inst in enumerate([institution_a, *(InstitutionFactory() for _ in range(5))]):
+        respond(inst, YEAR, {("V3", "V3a"): ["yes" if n else "no"], ("V4", "V3a"): ["part"]})
+    for javascript in (False, True):
+        session = Session(browser, live_server.url, java_script_enabled=javascript, **PHONE)
+        session.login(coordinator_a.username, "/figures/")
+        page = session.page
+        page.get_by_role("link", name="Veiligheidsbeleid in de sector").click()
+        expect(page.get_by_role("heading", name="Figuur 5.4", exact=False)).to_be_visible()
+        expect(page.locator("p.coverage").first).to_contain_text("Beantwoord door 6 van")
+        assert session.scroll_width() <= 390
+        if javascript:
+            found = serious_violations(page)
+            summary.record(
+                "axe-core: the sector's policy answers",
+                f"{len(found)} serious or critical violations on /questionnaire/sector/ (phone)",
+                failures=len(found),
+            )
+            assert found == []
+        assert session.errors == []
+        session.close()

@@ -15,7 +15,7 @@ from reporting.models import SafetyScore
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-def test_the_demo_has_questionnaire_answers_that_make_figures():
+def test_the_demo_has_questionnaire_answers_that_make_figures(monkeypatch):
     result = seed_demo(today=date(2023, 11, 1))
     last, this = "2022-2023", "2023-2024"
     statuses = {
@@ -47,6 +47,19 @@ def test_the_demo_has_questionnaire_answers_that_make_figures():
     }
     association = analyses.figure_6_3(questionnaire, inputs, job)
     assert association.correlation.n == 10 and association.correlation.status == "ok"
+
+    # The sector page (figures 5.4-5.9) shows the complete year, not the running one.
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from questionnaire import sector
+
+    monkeypatch.setattr(sector, "today", lambda: date(2023, 11, 1))
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="onderzoeker"))
+    page = client.get("/questionnaire/sector/").content.decode()
+    assert f'<option value="{last}" selected>' in page and this not in page
+    assert page.count('<p class="coverage">Beantwoord door 10 van 12 instellingen') >= 7
 
     # A second run adds nothing.
     assert seed_demo(today=date(2023, 11, 1))["questionnaire_responses"] == 0

@@ -1,0 +1,33 @@
+"""The sector's answers to the safety-policy questionnaire (figures 5.4–5.9), at
+``/questionnaire/sector/``, for everyone who may read figures (the figures' access rule,
+researchers' views logged as theirs). What is published is :mod:`questionnaire.sector`."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from reporting.views import figures_required
+
+from . import sector
+
+
+@figures_required
+@never_cache
+@require_GET
+def sector_figures(request: HttpRequest) -> HttpResponse:
+    years = sector.published_years()
+    chosen = (request.GET.get("school_year") or "").strip() or (years[0] if years else "")
+    context = {"years": years, "school_year": chosen, "error": "", "data": None}
+    status = 200
+    if years and chosen not in years:
+        context["error"] = _(
+            "Voor schooljaar '%(value)s' zijn geen antwoorden gepubliceerd. Kies uit: %(years)s."
+        ) % {"value": chosen[:20], "years": ", ".join(years)}
+        status = 400
+    elif years:
+        context["data"] = sector.sector_figures(chosen)
+    return render(request, "questionnaire/sector.html", context, status=status)

@@ -1,0 +1,121 @@
+"""The sector's answers as published (figures 5.4–5.9 at /questionnaire/sector/, issue 15
+phase 2): complete school years only, submitted closed answers only, a row only when at least
+k institutions answered it, counts checked by hand; who may read it; the page fits a phone."""
+
+from datetime import date
+
+import pytest
+from django.test import Client
+
+from questionnaire import sector
+from questionnaire.choices import ResponseStatus
+from questionnaire.models import Answer, QuestionnaireResponse, QuestionnaireVersion
+from tests.factories import InstitutionFactory
+
+pytestmark = pytest.mark.django_db
+
+YEAR = "2022-2023"
+URL = "/questionnaire/sector/"
+
+
+def respond(institution, school_year, answers: dict, status=ResponseStatus.SUBMITTED):
+    """A response with ``answers`` {(question, item): [options]} written as stored."""
+    response = QuestionnaireResponse.objects.create(
+        institution=institution,
+        school_year=school_year,
+        version=QuestionnaireVersion.current(),
+        status=status,
+    )
+    Answer.objects.bulk_create(
+        Answer(response=response, question=q, item=item, option=option)
+        for (q, item), options in answers.items()
+        for option in options
+    )
+    return response
+
+
+@pytest.fixture
+def sector_answers(institution_a, institution_b):
+    """Seven institutions (A, B and five more): six submitted, one draft. The counselor
+    (V3a): five yes on all/most locations, one absent; the reporting point (V3b) answered
+    by three only."""
+    others = [InstitutionFactory() for _ in range(5)]
+    everyone = [institution_a, institution_b, *others]
+    for n, inst in enumerate(everyone[:6]):
+        answers = {("V3", "V3a"): ["yes"] if n < 5 else ["no"]}
+        if n < 5:
+            answers[("V4", "V3a")] = ["all_most"]
+        if n < 3:
+            answers[("V3", "V3b")] = ["yes"]
+            answers[("V4", "V3b")] = ["part"]
+        respond(inst, YEAR, answers)
+    respond(everyone[6], YEAR, {("V3", "V3a"): ["no"]}, status=ResponseStatus.DRAFT)
+    return everyone
+
+
+def test_figure_5_4_as_published_by_hand(sector_answers, settings):
+    settings.MIV_DISCLOSURE_K = 5
+    data = sector.sector_figures(YEAR)
+    assert data["respondents"] == 6  # the draft does not count
+    figure = next(f for f in data["figures"] if f["question"] == "V3")
+    counselor, point = figure["rows"][0], figure["rows"][1]
+    assert counselor.n == 6 and counselor.published
+    cells = {c["label"]: (c["count"], c["share"]) for c in counselor.cells}
+    assert cells["Alle/meeste"] == (5, pytest.approx(5 / 6))
+    assert cells["niet aanwezig"] == (1, pytest.approx(1 / 6))
+    assert cells["weet niet"] == (0, 0.0)
+    # Three answered the reporting point: below k, nothing but n is shown.
+    assert point.n == 3 and not point.published and point.cells == ()
+    assert figure["answered"] == 6
+    population = data["population"]
+    assert population >= 7
+    assert figure["coverage"].startswith(f"Beantwoord door 6 van {population} instellingen")
+
+
+def test_only_complete_school_years_are_published(sector_answers, institution_a, monkeypatch):
+    respond(institution_a, "2023-2024", {("V3", "V3a"): ["yes"]})
+    monkeypatch.setattr(sector, "today", lambda: date(2023, 11, 1))
+    assert sector.published_years() == [YEAR]
+    monkeypatch.setattr(sector, "today", lambda: date(2024, 8, 1))
+    assert sector.published_years() == ["2023-2024", YEAR]
+
+
+@pytest.mark.parametrize(
+    "user, status",
+    [
+        ("coordinator_a", 200),
+        ("researcher", 200),
+        ("administrator", 200),
+        ("registrar_a", 403),
+        (None, 302),
+    ],
+)
+def test_who_reads_the_sector_page(sector_answers, request, user, status):
+    client = Client()
+    if user:
+        client.force_login(request.getfixturevalue(user))
+    response = client.get(URL, {"school_year": YEAR})
+    assert response.status_code == status
+    if status == 200:
+        html = response.content.decode()
+        assert "Figuur 5.4 – Voorzieningen" in html and "Figuur 5.9" in html
+        assert "niet gepubliceerd: minder dan 5 instellingen beantwoordden dit" in html
+        # No institution is named on the page.
+        for inst in sector_answers:
+            assert inst.name not in html and inst.brin not in html
+
+
+def test_an_unknown_year_is_400_with_the_choices(sector_answers, coordinator_a):
+    client = Client()
+    client.force_login(coordinator_a)
+    response = client.get(URL, {"school_year": "2030-2031"})
+    assert response.status_code == 400
+    assert f"Kies uit: {YEAR}" in response.content.decode()
+
+
+def test_without_answers_the_page_says_so(coordinator_a):
+    client = Client()
+    client.force_login(coordinator_a)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert "nog geen antwoorden van een afgesloten schooljaar" in response.content.decode()
