@@ -120,12 +120,39 @@ def year_label(school_year: str) -> str:
 def coverage(school_year: str) -> dict[str, Any]:
     """What the sector figures of a school year cover, in words and numbers (Tabel 5.1)."""
     result = coverage_data.school_year_coverage(school_year)
+    dimensions = []
+    for dimension in ("size", "kind", "region"):
+        test = result.tests["usable"][dimension]
+        dimensions.append(
+            {
+                "label": coverage_data.dimension_label(dimension),
+                "rows": [
+                    {
+                        "label": coverage_data.stratum_label(dimension, row.category),
+                        "population": row.population,
+                        "population_share": row.population_share,
+                        "registered": row.registered,
+                        "registered_share": row.registered_share,
+                        "usable": row.usable,
+                        "usable_share": row.usable_share,
+                    }
+                    for row in result.rows(dimension)
+                ],
+                "p_value": test.p_value,
+                "unknown": test.population_unknown,
+            }
+        )
+    limits = result.tests["usable"]["size"].limits
     return {
+        "school_year": school_year,
         "sentence": _("Dekking %(year)s: %(coverage)s.")
         % {"year": school_year, "coverage": coverage_data.coverage_sentence(result)},
         "usable": result.usable,
+        "registered": result.registered,
         "population": result.population,
         "student_share": result.student_share,
+        "dimensions": dimensions,
+        "limits": [coverage_data.limit_text(code) for code in limits],
     }
 
 

@@ -266,3 +266,16 @@ def test_charts_are_drawn_once_per_view(world, coordinator_a, monkeypatch):
     assert sorted(drawn) == sorted(["5.1", "5.3", "funnel", "6.2", "6.4"])
     page(coordinator_a, school_year=PREVIOUS)  # other figures: drawn for themselves
     assert len(drawn) == 10
+
+
+def test_table_5_1_of_the_chosen_year(world, coordinator_a):
+    """The coverage section: every dimension's strata add up to the population, and the
+    world's eight institutions all registered and count (test world: by construction)."""
+    response = page(coordinator_a)
+    cov = response.context["fig53"]["coverage"]
+    assert (cov["population"], cov["registered"], cov["usable"]) == (8, 8, 8)
+    for dimension in cov["dimensions"]:
+        assert sum(r["population"] for r in dimension["rows"]) + dimension["unknown"] == 8
+    html = response.content.decode()
+    assert f"Dekking en representativiteit {YEAR} (Tabel 5.1)" in html
+    assert "Een hoge p-waarde bewijst niet dat de instellingen representatief zijn" in html
