@@ -81,10 +81,12 @@ def published_years() -> list[str]:
 
 @dataclass(frozen=True)
 class Row:
+    item: str  # the item's code ("" for a question without items)
     label: str
     n: int
     published: bool
-    cells: tuple[dict[str, Any], ...]  # {"label", "count", "share"} per answer, if published
+    # {"option", "label", "count", "share"} per answer, when published
+    cells: tuple[dict[str, Any], ...]
 
 
 def _compute(questionnaire: Questionnaire, answers, population: int, code: str):
@@ -107,7 +109,7 @@ def sector_figures(school_year: str) -> dict[str, Any]:
     """The published figures of ``school_year``: per figure its columns, rows and coverage."""
     version = QuestionnaireVersion.current()
     if version is None:
-        return {"figures": [], "respondents": 0, "population": 0}
+        return {"school_year": school_year, "figures": [], "respondents": 0, "population": 0}
     questionnaire = version.questionnaire
     answers = submitted_answers(school_year)
     population = len(institution_years(school_year))
@@ -124,11 +126,12 @@ def sector_figures(school_year: str) -> dict[str, Any]:
             published = row.n >= k
             rows.append(
                 Row(
+                    item=row.item,
                     label=item.text(language) if item else question.text(language),
                     n=row.n,
                     published=published,
                     cells=tuple(
-                        {"label": label, "count": row.count(c), "share": row.share(c)}
+                        {"option": c, "label": label, "count": row.count(c), "share": row.share(c)}
                         for c, label in columns
                     )
                     if published
@@ -145,6 +148,7 @@ def sector_figures(school_year: str) -> dict[str, Any]:
                 "rows": rows,
                 "several": question.several,
                 "answered": figure.answered,
+                "coverage_share": figure.coverage,
                 "coverage": _(
                     "Beantwoord door %(answered)s van %(population)s instellingen (%(share)s)."
                 )
@@ -156,4 +160,10 @@ def sector_figures(school_year: str) -> dict[str, Any]:
                 "withheld": sum(not r.published for r in rows),
             }
         )
-    return {"figures": out, "respondents": len(answers), "population": population, "k": k}
+    return {
+        "school_year": school_year,
+        "figures": out,
+        "respondents": len(answers),
+        "population": population,
+        "k": k,
+    }

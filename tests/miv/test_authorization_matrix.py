@@ -339,6 +339,13 @@ def _qapi(o: Objects, tail: str = "") -> str:
 QUESTIONNAIRE = [
     Case("questionnaire-overview", "get", lambda o: "/questionnaire/",
          expect(302, 403, 200, 403, 200, 403), targeted=False),
+    # The sector's answers (figures 5.4-5.9): every figure reader; the API for researchers.
+    Case("questionnaire-sector", "get", lambda o: "/questionnaire/sector/", READERS,
+         targeted=False),
+    # (The world's responses are drafts, so nothing is published: 404 for the researcher;
+    # tests/questionnaire/test_sector.py checks the answers and that open texts never leak.)
+    Case("research-policy", "get", lambda o: "/api/v1/research/policy/",
+         expect(401, 403, 403, 403, 403, 404), api=True, targeted=False),
     Case("questionnaire-summary", "get", lambda o: _qurl(o), QOWN),
     Case("questionnaire-start", "post", lambda o: _qurl(o, "start/", QYEAR), QOWN_ACTION),
     Case("questionnaire-section", "get", lambda o: _qurl(o, "section/2/"), QOWN),

@@ -119,3 +119,79 @@ def test_without_answers_the_page_says_so(coordinator_a):
     response = client.get(URL)
     assert response.status_code == 200
     assert "nog geen antwoorden van een afgesloten schooljaar" in response.content.decode()
+
+
+# --- The research API -------------------------------------------------------------------------
+
+API = "/api/v1/research/policy/"
+
+
+@pytest.fixture
+def _empty_cache():
+    from django.core.cache import cache
+
+    cache.clear()  # throttle buckets
+    yield
+    cache.clear()
+
+
+def test_researchers_read_the_same_figures_through_the_api(
+    sector_answers, researcher, _empty_cache
+):
+    from reporting.models import ResearchRequestLog
+    from tests.reporting.test_research_api import token_client
+
+    response = token_client(researcher).get(API, {"school_year": YEAR})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["school_year"], body["respondents"], body["k"]) == (YEAR, 6, 5)
+    v3 = next(f for f in body["figures"] if f["question"] == "V3")
+    counselor = next(r for r in v3["rows"] if r["item"] == "V3a")
+    counts = {a["option"]: a["count"] for a in counselor["answers"]}
+    assert counts["all_most"] == 5 and counts["absent"] == 1 and counselor["n"] == 6
+    point = next(r for r in v3["rows"] if r["item"] == "V3b")
+    assert point == {**point, "n": 3, "published": False, "answers": []}
+    assert "texts" not in response.content.decode()
+    entry = ResearchRequestLog.objects.get()
+    assert (entry.endpoint, entry.status_code) == ("research-policy", 200)
+
+
+@pytest.mark.parametrize(
+    "params, parameter",
+    [({"school_year": "2030-2031"}, "school_year"), ({"institution": "25LJ"}, "institution")],
+)
+def test_the_api_answers_400_naming_the_parameter(
+    sector_answers, researcher, params, parameter, _empty_cache
+):
+    from tests.reporting.test_research_api import token_client
+
+    response = token_client(researcher).get(API, params)
+    assert response.status_code == 400
+    assert parameter in response.content.decode()
+
+
+def test_coordinators_and_sessions_do_not_get_the_api(
+    sector_answers, coordinator_a, researcher, _empty_cache
+):
+    from rest_framework.test import APIClient
+
+    from tests.reporting.test_research_api import token_client
+
+    assert token_client(coordinator_a).get(API).status_code == 403
+    session = APIClient()
+    session.force_login(researcher)
+    assert session.get(API).status_code == 401
+
+
+def test_open_texts_never_reach_the_page_or_the_api(
+    sector_answers, institution_a, researcher, _empty_cache
+):
+    from questionnaire.models import OpenAnswer
+    from tests.reporting.test_research_api import token_client
+
+    response = QuestionnaireResponse.objects.get(institution=institution_a, school_year=YEAR)
+    OpenAnswer.objects.create(response=response, question="V1", text="KANARIE-open-tekst")
+    client = Client()
+    client.force_login(researcher)
+    assert "KANARIE" not in client.get(URL, {"school_year": YEAR}).content.decode()
+    assert "KANARIE" not in token_client(researcher).get(API).content.decode()

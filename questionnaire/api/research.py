@@ -1,0 +1,113 @@
+"""``GET /api/v1/research/policy/``: the sector's answers to the safety-policy questionnaire
+(figures 5.4–5.9) for researchers, as published on ``/questionnaire/sector/`` — the same
+rules (:mod:`questionnaire.sector`: complete school years, submitted closed answers, rows
+below k withheld), the research API's controls (token only, throttled, every request
+logged). Never an institution's own answers, never open texts."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from miv.api.authentication import TokenAuthentication
+from miv.api.exceptions import InvalidParameter, NoFigures
+from reporting.api.controls import AuditedResearchMixin, ReadResearch, ResearchRateThrottle
+from reporting.api.research import RESEARCH_ERRORS
+from reporting.api.views import _check_names
+
+from .. import sector
+
+
+class AnswerCountSerializer(serializers.Serializer):
+    option = serializers.CharField(help_text="Answer code (stable across versions).")
+    label = serializers.CharField(help_text="The answer as printed, in the request's language.")
+    count = serializers.IntegerField(help_text="Institutions that gave this answer.")
+    share = serializers.FloatField(allow_null=True, help_text="count / n (0–1).")
+
+
+class PolicyRowSerializer(serializers.Serializer):
+    item = serializers.CharField(help_text="Item code of a grid question; empty otherwise.")
+    label = serializers.CharField()
+    n = serializers.IntegerField(help_text="Institutions that answered this row.")
+    published = serializers.BooleanField(
+        help_text="False when fewer than k institutions answered: then `answers` is empty."
+    )
+    answers = AnswerCountSerializer(many=True, source="cells")
+
+
+class PolicyFigureSerializer(serializers.Serializer):
+    number = serializers.CharField(help_text="Figure of the report (5.4–5.9).")
+    question = serializers.CharField(help_text="Question code (V3, V5, …).")
+    title = serializers.CharField()
+    question_text = serializers.CharField()
+    several = serializers.BooleanField(help_text="More than one answer per row possible.")
+    answered = serializers.IntegerField(help_text="Institutions that answered the question.")
+    coverage_share = serializers.FloatField(
+        allow_null=True, help_text="answered / institutions of the year (0–1)."
+    )
+    rows = PolicyRowSerializer(many=True)
+
+
+class PolicySerializer(serializers.Serializer):
+    school_year = serializers.CharField()
+    respondents = serializers.IntegerField(help_text="Institutions with a submitted response.")
+    population = serializers.IntegerField(help_text="Institutions of the school year.")
+    k = serializers.IntegerField(help_text="Rows with n < k are not published.")
+    figures = PolicyFigureSerializer(many=True)
+
+
+class ResearchPolicyView(AuditedResearchMixin, APIView):
+    """The sector's safety-policy answers for researchers."""
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [ReadResearch]
+    throttle_classes = [ResearchRateThrottle]
+    audit_endpoint = "research-policy"
+    audit_everyone = True
+
+    @extend_schema(
+        tags=["research"],
+        summary="The sector's answers to the safety-policy questionnaire (figures 5.4–5.9)",
+        description=(
+            "Per figure and row (question or item of a grid): how many institutions gave each "
+            "answer, with n and the coverage. Complete school years only, submitted closed "
+            "answers only; a row answered by fewer than k (MIV_DISCLOSURE_K) institutions is "
+            "not published. No institution's own answers, no open texts."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "school_year",
+                OpenApiTypes.STR,
+                description="A complete school year, e.g. 2022-2023. Default: the latest.",
+                pattern=r"^\d{4}-\d{4}$",
+            )
+        ],
+        responses={
+            200: PolicySerializer,
+            **RESEARCH_ERRORS,
+            404: OpenApiResponse(description="No answers of a complete school year yet."),
+        },
+    )
+    def get(self, request):
+        _check_names(request, {"school_year"})
+        years = sector.published_years()
+        if not years:
+            raise NoFigures(
+                _("Er zijn nog geen antwoorden van een afgesloten schooljaar."), school_years=[]
+            )
+        school_year = (request.query_params.get("school_year") or "").strip() or years[0]
+        if school_year not in years:
+            raise InvalidParameter(
+                "school_year",
+                _(
+                    "Voor schooljaar '%(value)s' zijn geen antwoorden gepubliceerd. Kies uit: "
+                    "%(years)s."
+                )
+                % {"value": school_year[:20], "years": ", ".join(years)},
+            )
+        data = sector.sector_figures(school_year)
+        return Response(PolicySerializer(data).data)
