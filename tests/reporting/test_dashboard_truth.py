@@ -234,7 +234,9 @@ def test_no_decimal_point_in_the_dutch_page(world, administrator, monkeypatch):
     html = response.content.decode()
     text = re.sub(r"<[^>]+>", " ", html)
     text = re.sub(
-        r"[Ff]iguur \d\.\d|figuren 5\.1, 5\.3, 6\.2 en 6\.4|figuren \d\.\d–\d\.\d", "", text
+        r"[Ff]iguur \d\.\d|Tabel \d\.\d|figuren 5\.1, 5\.3, 6\.2 en 6\.4|figuren \d\.\d–\d\.\d",
+        "",
+        text,
     )
     text = re.sub(r"(figure|chart)/\d\.\d\.(svg|csv)", "", text)
     decimals = re.findall(r"(?<![\d.])\d+\.\d{1,2}(?![\d])", text)

@@ -98,8 +98,9 @@ def test_coordinator_sees_the_own_institution_among_anonymous_others(world, coor
         assert f'href="/figures/data/{figure}.csv?' in html
         # The chart itself is in the page, its ids prefixed per figure.
         assert f'id="fig{figure.replace(".", "")}-figure_1"' in html
-    # 5.1, 5.3, the funnel (the own institution is its one point), 6.2 and 6.4.
-    assert html.count("<table") == 5
+    # 5.1, 5.3, the funnel (the own institution is its one point), 6.2 and 6.4, and
+    # Tabel 5.1's three dimensions.
+    assert html.count("<table") == 8
     assert html.count('<svg xmlns:xlink="http://www.w3.org/1999/xlink"') == 5
     ids = re.findall(r'\bid="([^"]+)"', html)
     assert len(ids) == len(set(ids))
