@@ -25,14 +25,13 @@ the figure says that every institution gave it, as the report does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from miv import clock
 from miv.numbers import format_percent
 from miv.schoolyear import school_year_bounds
 from reporting.coverage_data import institution_years
@@ -64,10 +63,6 @@ def minimum() -> int:
     return max(1, int(getattr(settings, "MIV_DISCLOSURE_K", 5)))
 
 
-def today() -> date:
-    return timezone.localdate()
-
-
 def published_years() -> list[str]:
     """Complete school years with at least one submitted response, newest first."""
     years = (
@@ -75,7 +70,7 @@ def published_years() -> list[str]:
         .values_list("school_year", flat=True)
         .distinct()
     )
-    day = today()
+    day = clock.today()
     return sorted((y for y in set(years) if school_year_bounds(y)[1] < day), reverse=True)
 
 

@@ -16,12 +16,13 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from miv.schoolyear import is_running, previous_school_years, school_year_bounds, through_date
+from miv import clock
+from miv.schoolyear import is_running, previous_school_years, through_date
 
 from . import coverage_data, queries, services, stats
 from .access import figure_viewer, institution_rows, protect_rows
@@ -80,15 +81,10 @@ def options() -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def today() -> date:
-    """The day the dashboards take as today (one place, so tests can set the clock)."""
-    return timezone.localdate()
-
-
 def running_year(school_year: str) -> dict[str, Any] | None:
     """The "t/m" of a school year that is still running today (None for a complete one):
     its figures cover 1 August up to and including that date."""
-    day = today()
+    day = clock.today()
     if not is_running(school_year, day):
         return None
     through = through_date(school_year, day)
@@ -156,21 +152,15 @@ def coverage(school_year: str) -> dict[str, Any]:
     }
 
 
-def default_school_year(years: list[str]) -> str:
-    """The latest *complete* school year with figures (a running year's few months are
-    not comparable with whole years), or the latest one when none is complete."""
-    day = today()
-    complete = [y for y in years if school_year_bounds(y)[1] < day]
-    return (complete or years)[-1]
-
-
 def parse_choice(params: Mapping[str, str]) -> Choice | None:
     """The choice a request names; defaults: the latest complete school year, total, all.
     None when no figures have been computed yet. BadChoice for values not offered."""
     years = current_sets()
     if not years:
         return None
-    school_year = (params.get("school_year") or "").strip() or default_school_year(list(years))
+    school_year = (params.get("school_year") or "").strip() or queries.default_school_year(
+        list(years)
+    )
     if school_year not in years:
         raise BadChoice(
             "school_year",

@@ -9,7 +9,13 @@ Yearly figures (:func:`yearly_tables`), three tables for one institution and sch
 2. ``rates``: the institution's incidents per 1,000 students with the exact interval for
    ``total``, ``misdragingen``, ``ongevallen`` and each category, per victim role (all,
    student, staff), next to the sector mean (unweighted, t-interval) and k.
-3. ``trend``: the same for every earlier school year with figures.
+3. ``trend``: the same for every earlier school year with figures; when the exported year
+   is still running, also the institution's own rates of each earlier year over the same
+   period (1 August up to the same date), the only fair comparison for a running year.
+
+Every rates row says which part of its year it covers (``period``: ``complete``,
+``running`` or ``year_to_date``, and ``through``, its last day): a running year's figures
+are never silently put next to whole years.
 
 Formats: **XLSX** (one sheet per table named ``delivery``, ``rates``, ``trend``, frozen bold
 header, and a sheet ``codebook``) and **CSV**: one table per file
@@ -48,14 +54,15 @@ from incidents.choices import VictimRole
 from incidents.models import Incident, Institution
 from miv.csvfiles import escape_formula
 from miv.numbers import csv_number
-from miv.schoolyear import parse_school_year
+from miv.schoolyear import parse_school_year, same_date_in
 from miv.xlsxfiles import XLSX_CONTENT_TYPE as XLSX_CONTENT_TYPE  # for the views
 from taxonomy.models import Category
 
-from . import services
+from . import queries, services, stats
 from .choices import FigureSetStatus, VictimGroup
 from .models import FigureSet, InstitutionRate, SectorRate
 from .protection import RESEARCH_VICTIM_ROLES, research_groups
+from .year_to_date import institution_counts
 
 TABLES = ("delivery", "rates", "trend")
 FORMATS = ("csv", "xlsx")
@@ -234,6 +241,8 @@ def _rate_columns(level: float) -> list[Column]:
     label = _level_label(level)
     return [
         Column("school_year", _("Schooljaar"), width=11),
+        Column("period", _("Periode"), width=13),
+        Column("through", _("T/m"), width=11),
         Column("group_code", _("Groep (code)"), width=13),
         Column("group", _("Groep"), width=22),
         Column("victim_role_code", _("Slachtoffer (code)"), width=12),
@@ -286,6 +295,9 @@ def _rate_rows(user, institution: Institution, figure_set: FigureSet) -> list[li
     # The sector t-interval follows the disclosure control of the user's view (it would
     # otherwise reveal other institutions' withheld counts); an operator (no user) sees it.
     protection = protection_for(user, figure_set.pk) if user is not None else None
+    covered = queries.period(figure_set.school_year)
+    period = PERIOD_RUNNING if covered["running"] else PERIOD_COMPLETE
+    through = covered["through"].isoformat() if covered["through"] else None
     rows = []
     for group in groups:
         for role in RESEARCH_VICTIM_ROLES:
@@ -304,9 +316,13 @@ def _rate_rows(user, institution: Institution, figure_set: FigureSet) -> list[li
                 note = _("Geen studentaantal voor dit schooljaar: geen cijfer per 1.000.")
             elif withheld:
                 note = _("Interval van de sector niet getoond (kleine aantallen elders).")
+            if covered["running"]:
+                note = " ".join(filter(None, [running_note(covered["through"]), note]))
             rows.append(
                 [
                     figure_set.school_year,
+                    period,
+                    through,
                     group,
                     names.get(group, group),
                     str(role),
@@ -337,7 +353,8 @@ def rates_table(user, institution: Institution, school_year: str) -> ExportTable
 
 
 def trend_table(user, institution: Institution, school_year: str) -> ExportTable:
-    """The rates of every earlier school year with figures, oldest first."""
+    """The rates of every earlier school year with figures, oldest first; for a running
+    school year then the same years again over its period (:func:`_year_to_date_rows`)."""
     sets = list(
         FigureSet.objects.filter(
             status=FigureSetStatus.CURRENT, school_year__lt=school_year
@@ -347,7 +364,71 @@ def trend_table(user, institution: Institution, school_year: str) -> ExportTable
     rows: list[list[Any]] = []
     for figure_set in sets:
         rows += _rate_rows(user, institution, figure_set)
+    covered = queries.period(school_year)
+    if covered["running"]:
+        for figure_set in sets:
+            rows += _year_to_date_rows(institution, figure_set, covered["through"])
     return ExportTable("trend", _("Trend"), _rate_columns(level), rows)
+
+
+PERIOD_COMPLETE, PERIOD_RUNNING, PERIOD_YEAR_TO_DATE = "complete", "running", "year_to_date"
+
+
+def running_note(through) -> str:
+    return _(
+        "Lopend schooljaar, t/m %(date)s: niet te vergelijken met hele schooljaren; "
+        "vergelijk met dezelfde periode (trend, periode year_to_date)."
+    ) % {"date": through.isoformat()}
+
+
+def _year_to_date_rows(institution: Institution, figure_set: FigureSet, through) -> list:
+    """The institution's own rates of an earlier year from 1 August up to the running
+    year's "t/m" date (same day and month), with that year's student count and exact
+    interval; no sector columns (sector figures are published for whole years only).
+    Nothing when the institution has no rates that year (no student count, or the year
+    marked not usable)."""
+    students = (
+        InstitutionRate.objects.filter(figure_set=figure_set, institution=institution)
+        .values_list("students", flat=True)
+        .first()
+    )
+    if not students:
+        return []
+    year = figure_set.school_year
+    last = same_date_in(year, through)
+    counts = institution_counts(institution.pk, year, through)
+    names = group_names()
+    roles = dict(VictimGroup.choices)
+    note = _("Zelfde periode als het lopende schooljaar: 1 augustus t/m %(date)s.") % {
+        "date": last.isoformat()
+    }
+    rows = []
+    for group in research_groups():
+        for role in RESEARCH_VICTIM_ROLES:
+            count = counts.get((group, role), 0)
+            rate = stats.exact_poisson_interval(count, students, figure_set.confidence_level)
+            rows.append(
+                [
+                    year,
+                    PERIOD_YEAR_TO_DATE,
+                    last.isoformat(),
+                    group,
+                    names.get(group, group),
+                    str(role),
+                    str(roles.get(role, role)),
+                    count,
+                    students,
+                    _round(rate.rate),
+                    _round(rate.ci_low),
+                    _round(rate.ci_high),
+                    None,
+                    None,
+                    None,
+                    None,
+                    note,
+                ]
+            )
+    return rows
 
 
 def yearly_tables(

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 from django.utils.translation import gettext as _
 
+from miv import clock
 from miv.numbers import format_number
+from miv.schoolyear import is_running, school_year_bounds, through_date
 
 from . import services, stats
 from .access import (
@@ -42,13 +44,30 @@ class Selection:
     victim_role: str = VictimGroup.ALL
 
 
+def default_school_year(years: list[str]) -> str:
+    """The latest *complete* school year of ``years`` (oldest first): a running year's few
+    months are not comparable with whole years, so rankings, correlations and flags use a
+    complete year unless one is asked for. The latest year when none is complete."""
+    day = clock.today()
+    complete = [y for y in years if school_year_bounds(y)[1] < day]
+    return (complete or years)[-1]
+
+
 def latest_computed_year() -> str | None:
-    return (
-        FigureSet.objects.filter(status=FigureSetStatus.CURRENT)
-        .order_by("-school_year")
-        .values_list("school_year", flat=True)
-        .first()
-    )
+    """The default school year of the API: the latest complete one with figures."""
+    years = computed_years()
+    return default_school_year(years) if years else None
+
+
+def period(school_year: str) -> dict:
+    """Which part of a school year its figures cover, for every answer that carries them:
+    ``running`` while the year is under way, and ``through``, its last day covered (today
+    for the running year, 31 July for a complete one)."""
+    day = clock.today()
+    return {
+        "running": is_running(school_year, day),
+        "through": through_date(school_year, day),
+    }
 
 
 def computed_years() -> list[str]:
@@ -154,6 +173,7 @@ def institution_rates(user, selection: Selection, institution_id: int | None = N
     if institution_id is not None:
         rows = rows.filter(institution_id=institution_id)
     rows = list(rows.select_related("institution", "figure_set"))
+    covered = period(selection.school_year)
     result = [
         {
             "institution_id": row.institution_id,
@@ -173,6 +193,7 @@ def institution_rates(user, selection: Selection, institution_id: int | None = N
             "method": row.method,
             "taxonomy_version": row.taxonomy_version,
             "computed_at": row.computed_at,
+            **covered,
         }
         for row in rows
     ]
@@ -257,6 +278,7 @@ def _sector_data(viewer: FigureViewer, row: SectorRate) -> dict:
         "excluded": _excluded(viewer, row.excluded),
         "taxonomy_version": row.taxonomy_version,
         "computed_at": row.computed_at,
+        **period(row.school_year),
     }
 
 
@@ -406,6 +428,7 @@ def correlation(user, selection: Selection, source: str, survey_year: int | None
         level=selection.group.level,
         victim_role=str(VictimGroup.ALL),
         message=message,
+        **period(selection.school_year),
     )
     return data
 

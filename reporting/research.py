@@ -29,7 +29,7 @@ from miv.csvfiles import escape_formula
 
 from .access import figure_viewer, institution_rows, protect_rows
 from .models import InstitutionRate, ResearchRequestLog
-from .queries import Selection, current_set_id
+from .queries import Selection, current_set_id, period
 
 # Size classes of table 5.1 of the report, by the year's student count.
 SMALL, MEDIUM, LARGE = "<4000", "4000-15000", ">15000"
@@ -41,6 +41,8 @@ RESEARCH_COLUMNS = (
     "size_class",
     "urbanity",
     "school_year",
+    "running",
+    "through",
     "group",
     "victim_role",
     "count",
@@ -83,6 +85,7 @@ def research_rates(user, selection: Selection) -> list[dict[str, Any]]:
             figure_set_id=set_id, group=selection.group.code, victim_role=selection.victim_role
         ),
     ).select_related("institution", "figure_set")
+    covered = period(selection.school_year)
     rows = []
     for rate in rates:
         institution: Institution = rate.institution
@@ -106,6 +109,7 @@ def research_rates(user, selection: Selection) -> list[dict[str, Any]]:
                 "ci_high": rate.ci_high,
                 "confidence_level": rate.figure_set.confidence_level,
                 "taxonomy_version": rate.taxonomy_version,
+                **covered,
             }
         )
     rows = protect_rows(user, set_id, rows)

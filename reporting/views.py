@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET
 from incidents.models import Institution
 from incidents.roles import coordinator_institution_ids, is_administrator
 
-from . import charts, dashboards, exports, research
+from . import charts, dashboards, exports, queries, research
 from .access import figure_viewer
 
 BRIN = re.compile(r"^[0-9]{2}[A-Z]{2}$")
@@ -225,7 +225,7 @@ def _export_context(request: HttpRequest, error: str = "") -> dict:
         "selected_institution": request.GET.get("institution")
         or (institutions[0].brin if institutions else ""),
         "selected_year": request.GET.get("school_year")
-        or (dashboards.default_school_year(sorted(years)) if years else ""),
+        or (queries.default_school_year(sorted(years)) if years else ""),
         "tables": [
             ("delivery", _("Levering: incidenten per type, vestiging en slachtoffer")),
             ("rates", _("Cijfers per 1.000 studenten naast de sector")),

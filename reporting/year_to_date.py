@@ -12,6 +12,7 @@ same kind of institutions as the sector figures. A group is the figures job's: `
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -109,3 +110,36 @@ def year_to_date_counts(
             )
         )
     return out
+
+
+def institution_counts(
+    institution_id: int, school_year: str, through: date
+) -> dict[tuple[str, str], int]:
+    """One institution's counted registrations of ``school_year`` from its 1 August up to
+    the date matching ``through``, per group (``total``, ``misdragingen``, ``ongevallen``,
+    each category) × victim role (``all``, ``student``, ``staff``); missing keys are 0.
+    One GROUP BY. For the institution's own export: its own counts, no one else's."""
+    start, end = year_to_date_bounds(school_year, through)
+    rows = (
+        Incident.objects.counted()
+        .filter(
+            institution_id=institution_id,
+            school_year=school_year,
+            occurred_on__gte=start,
+            occurred_on__lte=end,
+        )
+        .values_list("incident_type__category__code", "victim_role")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for category, role, n in rows:
+        report = (
+            services.GROUP_MISCONDUCT
+            if category == services.MISCONDUCT_CATEGORY
+            else services.GROUP_ACCIDENTS
+        )
+        for group in (services.GROUP_TOTAL, report, category):
+            counts[(group, VictimGroup.ALL)] += n
+            counts[(group, role)] += n
+    return counts

@@ -14,7 +14,23 @@ from reporting.models import FigureJob
 ProblemSerializer = problems.ProblemSerializer
 
 
-class RateSerializer(serializers.Serializer):
+class PeriodSerializer(serializers.Serializer):
+    """Which part of its school year an answer covers (issue 12): a running year's figures
+    are not comparable with complete years."""
+
+    running = serializers.BooleanField(
+        help_text=(
+            "True while the school year is under way: its figures cover 1 August up to "
+            "`through` only and are not comparable with complete years."
+        )
+    )
+    through = serializers.DateField(
+        allow_null=True,
+        help_text="Last day the figures cover: today for the running year, else 31 July.",
+    )
+
+
+class RateSerializer(PeriodSerializer):
     """Incidents per 1,000 students of one institution, with the exact 95% interval."""
 
     institution = serializers.CharField(
@@ -58,7 +74,7 @@ class ExcludedSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class SectorSerializer(serializers.Serializer):
+class SectorSerializer(PeriodSerializer):
     """The sector: unweighted mean of the institutions' rates (t-interval, df = k - 1) and
     the pooled rate Σx/ΣN·1000 (exact Poisson interval), labelled separately."""
 
@@ -117,7 +133,7 @@ class FlaggedSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class CorrelationSerializer(serializers.Serializer):
+class CorrelationSerializer(PeriodSerializer):
     """Institutions' rates (victim role ``all``) against a survey score."""
 
     school_year = serializers.CharField()
@@ -201,7 +217,7 @@ class JobSerializer(serializers.ModelSerializer):
         return "error" if job.status == JobStatus.FAILED else ""
 
 
-class ResearchRateSerializer(serializers.Serializer):
+class ResearchRateSerializer(PeriodSerializer):
     """One institution's figure for researchers: everything needed to redo the calculation,
     with disclosure control applied."""
 

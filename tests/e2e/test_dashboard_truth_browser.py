@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from reporting import dashboards
+from miv import clock
 from tests.e2e.test_registration_browser import (  # noqa: F401 - fixtures
     PHONE,
     Session,
@@ -79,7 +79,7 @@ def test_the_dashboard_tells_the_truth(
     from playwright.sync_api import expect
 
     # The live server runs in this process: its clock is 20 March 2023, in YEAR.
-    monkeypatch.setattr(dashboards, "today", lambda: date(2023, 3, 20))
+    monkeypatch.setattr(clock, "today", lambda: date(2023, 3, 20))
     options = PHONE if device == "phone" else DESKTOP
     session = Session(browser, live_server.url, java_script_enabled=javascript, **options)
     session.login(coordinator_a.username, f"/figures/?school_year={YEAR}")

@@ -10,6 +10,7 @@ from demo.incidents import LEGACY_BRIN, LEGACY_ROWS
 from demo.seed import seed_demo
 from incidents.choices import ImportStatus, Role
 from incidents.models import ImportJob, Incident, LabelMapping, Membership
+from miv import clock
 
 # transaction=True: the import job is queued on commit, as in a real run.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -80,7 +81,6 @@ def test_the_demo_shows_registration_quality_and_honest_dashboards(demo, monkeyp
 
     from django.test import Client
 
-    from reporting import dashboards
     from reporting.choices import FigureSetStatus
     from reporting.models import FigureSet, UnusableYear
 
@@ -102,7 +102,7 @@ def test_the_demo_shows_registration_quality_and_honest_dashboards(demo, monkeyp
     assert "Dader (bij misdragingen) is bij" in page  # a fifth of perpetrators unknown
 
     # The dashboard on the demo, its clock on the demo's day (1 November 2023).
-    monkeypatch.setattr(dashboards, "today", lambda: date(2023, 11, 1))
+    monkeypatch.setattr(clock, "today", lambda: date(2023, 11, 1))
     running = demo["school_years"][-1]
     page = client.get("/figures/").content.decode()
     assert f"{running} (lopend, t/m 1 november 2023)" in page  # in the year selector
@@ -121,3 +121,19 @@ def test_the_demo_shows_registration_quality_and_honest_dashboards(demo, monkeyp
         text,
     )
     assert re.findall(r"(?<![\d.])\d+\.\d{1,2}(?!\d)", text) == []
+
+    # The yearly export of the running year says so, and its trend adds the same period
+    # of the earlier years (issue 12).
+    import csv
+    import io
+
+    response = client.get(
+        "/figures/export/download/",
+        {"school_year": running, "format": "csv", "table": "trend"},
+    )
+    assert response.status_code == 200, response.content[:300]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    same_period = [r for r in rows if r["period"] == "year_to_date"]
+    assert {r["school_year"] for r in same_period} == set(demo["school_years"][:-1])
+    assert all(r["through"].endswith("-11-01") for r in same_period)
+    assert sum(int(r["count"]) for r in same_period if r["group_code"] == "total") > 0

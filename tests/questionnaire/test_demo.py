@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 
 from demo.seed import seed_demo
+from miv import clock
 from questionnaire import analyses, figures, services
 from questionnaire.choices import ResponseAction, ResponseStatus
 from questionnaire.models import QuestionnaireResponse, QuestionnaireVersion
@@ -52,9 +53,7 @@ def test_the_demo_has_questionnaire_answers_that_make_figures(monkeypatch):
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from questionnaire import sector
-
-    monkeypatch.setattr(sector, "today", lambda: date(2023, 11, 1))
+    monkeypatch.setattr(clock, "today", lambda: date(2023, 11, 1))
     client = Client()
     client.force_login(get_user_model().objects.get(username="onderzoeker"))
     page = client.get("/questionnaire/sector/").content.decode()

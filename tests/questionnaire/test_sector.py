@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from django.test import Client
 
+from miv import clock
 from questionnaire import sector
 from questionnaire.choices import ResponseStatus
 from questionnaire.models import Answer, QuestionnaireResponse, QuestionnaireVersion
@@ -74,9 +75,9 @@ def test_figure_5_4_as_published_by_hand(sector_answers, settings):
 
 def test_only_complete_school_years_are_published(sector_answers, institution_a, monkeypatch):
     respond(institution_a, "2023-2024", {("V3", "V3a"): ["yes"]})
-    monkeypatch.setattr(sector, "today", lambda: date(2023, 11, 1))
+    monkeypatch.setattr(clock, "today", lambda: date(2023, 11, 1))
     assert sector.published_years() == [YEAR]
-    monkeypatch.setattr(sector, "today", lambda: date(2024, 8, 1))
+    monkeypatch.setattr(clock, "today", lambda: date(2024, 8, 1))
     assert sector.published_years() == ["2023-2024", YEAR]
 
 

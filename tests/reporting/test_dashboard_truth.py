@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.test import Client
 from scipy import stats as scipy_stats
 
+from miv import clock
 from reporting import charts, dashboards, services
 from reporting.models import InstitutionRate, SectorRate
 
@@ -61,7 +62,7 @@ def test_the_running_year_is_labelled_and_compared_with_the_same_period(
 ):
     # On 20 March 2023, school year 2022-2023 runs; every incident of the world happened on
     # 14 March, so up to 20 March each year has all of its incidents.
-    monkeypatch.setattr(dashboards, "today", lambda: date(2023, 3, 20))
+    monkeypatch.setattr(clock, "today", lambda: date(2023, 3, 20))
     response = page(administrator)
     html = response.content.decode()
     assert f"{YEAR} (lopend, t/m 20 maart 2023)" in html  # the year selector
@@ -83,7 +84,7 @@ def test_the_running_year_is_labelled_and_compared_with_the_same_period(
 
 
 def test_before_the_incidents_the_same_period_has_none(world, administrator, monkeypatch):
-    monkeypatch.setattr(dashboards, "today", lambda: date(2023, 3, 10))
+    monkeypatch.setattr(clock, "today", lambda: date(2023, 3, 10))
     fig51 = page(administrator).context["fig51"]
     assert [p["mean"] for p in fig51["year_to_date"]["points"]] == [0.0, 0.0]
 
@@ -214,7 +215,7 @@ CAPTION_NEEDS = [
 @pytest.mark.parametrize("params", [{}, {"group": "MIL", "victim_role": "staff"}, {"group": "BRA"}])
 @pytest.mark.parametrize("reader", ["coordinator_a", "researcher", "administrator"])
 def test_captions_name_only_what_is_drawn(world, request, reader, params, monkeypatch):
-    monkeypatch.setattr(dashboards, "today", lambda: date(2023, 3, 20))
+    monkeypatch.setattr(clock, "today", lambda: date(2023, 3, 20))
     context = page(request.getfixturevalue(reader), **params).context
     checked = 0
     for name in ("fig51", "fig53", "figfunnel", "fig62", "fig64"):
@@ -229,7 +230,7 @@ def test_captions_name_only_what_is_drawn(world, request, reader, params, monkey
 
 
 def test_no_decimal_point_in_the_dutch_page(world, administrator, monkeypatch):
-    monkeypatch.setattr(dashboards, "today", lambda: date(2023, 3, 20))
+    monkeypatch.setattr(clock, "today", lambda: date(2023, 3, 20))
     response = page(administrator)
     html = response.content.decode()
     text = re.sub(r"<[^>]+>", " ", html)

@@ -104,7 +104,10 @@ def test_types_without_subcategory_have_empty_subcategory_cells(world, instituti
 def test_the_rates_table_holds_the_institution_next_to_the_sector(world, institution_a):
     table = exports.rates_table(None, institution_a, YEAR)
     keys = [c.key for c in table.columns]
-    rows = {(r[1], r[3]): dict(zip(keys, r, strict=True)) for r in table.rows}
+    rows = {
+        (row["group_code"], row["victim_role_code"]): row
+        for row in (dict(zip(keys, r, strict=True)) for r in table.rows)
+    }
     assert set(g for g, _ in rows) == {
         "total",
         "misdragingen",
@@ -244,7 +247,8 @@ def test_command_writes_xlsx_zip_and_single_tables(world, tmp_path):
         stdout=io.StringIO(),
     )
     header = single.read_text(encoding="utf-8-sig").splitlines()[0]
-    assert header.startswith("school_year,group_code,group")  # issue 17: machine names
+    # Issue 17: machine names.
+    assert header.startswith("school_year,period,through,group_code,group")
 
 
 @pytest.mark.parametrize(

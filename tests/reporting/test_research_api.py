@@ -87,7 +87,13 @@ def test_the_rows_have_exactly_the_fields_of_the_issue(world, researcher):
     assert len(rows) == 8  # every institution with a student count
     for row in rows:
         assert FIELDS <= set(row)
-        assert set(row) - FIELDS <= {"group", "victim_role", "confidence_level"}
+        assert set(row) - FIELDS <= {
+            "group",
+            "victim_role",
+            "confidence_level",
+            "running",
+            "through",
+        }
         assert row["school_year"] == YEAR and row["taxonomy_version"]
     by_pseudonym = {r["institution"]: r for r in rows}
     a = world["institutions"]["25LJ"]
