@@ -1,6 +1,7 @@
 """The sector's answers to the safety-policy questionnaire (figures 5.4–5.9), at
 ``/questionnaire/sector/``, for everyone who may read figures (the figures' access rule,
-researchers' views logged as theirs). What is published is :mod:`questionnaire.sector`."""
+researchers' views logged as theirs), with figures 6.1, 6.3 and 6.5 below them. What is
+published is :mod:`questionnaire.sector` and :mod:`questionnaire.combined`."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from incidents.models import is_administrator
 from reporting.views import figures_required
 
-from . import sector
+from . import combined, sector
 
 
 @figures_required
@@ -21,7 +23,7 @@ from . import sector
 def sector_figures(request: HttpRequest) -> HttpResponse:
     years = sector.published_years()
     chosen = (request.GET.get("school_year") or "").strip() or (years[0] if years else "")
-    context = {"years": years, "school_year": chosen, "error": "", "data": None}
+    context = {"years": years, "school_year": chosen, "error": "", "data": None, "combined": []}
     status = 200
     if years and chosen not in years:
         context["error"] = _(
@@ -30,4 +32,7 @@ def sector_figures(request: HttpRequest) -> HttpResponse:
         status = 400
     elif years:
         context["data"] = sector.sector_figures(chosen)
+        context["combined"] = combined.combined_figures(
+            chosen, administrator=is_administrator(request.user)
+        )
     return render(request, "questionnaire/sector.html", context, status=status)

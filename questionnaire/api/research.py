@@ -1,8 +1,9 @@
 """``GET /api/v1/research/policy/``: the sector's answers to the safety-policy questionnaire
-(figures 5.4–5.9) for researchers, as published on ``/questionnaire/sector/`` — the same
-rules (:mod:`questionnaire.sector`: complete school years, submitted closed answers, rows
-below k withheld), the research API's controls (token only, throttled, every request
-logged). Never an institution's own answers, never open texts."""
+(figures 5.4–5.9) and figures 6.1, 6.3 and 6.5, for researchers, as published on
+``/questionnaire/sector/`` to outside readers — the same rules (:mod:`questionnaire.sector`:
+complete school years, submitted closed answers, rows below k withheld;
+:mod:`questionnaire.combined`), the research API's controls (token only, throttled, every
+request logged). Never an institution's own answers, never open texts."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from reporting.api.controls import AuditedResearchMixin, ReadResearch, ResearchR
 from reporting.api.research import RESEARCH_ERRORS
 from reporting.api.views import _check_names
 
-from .. import sector
+from .. import combined, sector
 
 
 class AnswerCountSerializer(serializers.Serializer):
@@ -52,12 +53,47 @@ class PolicyFigureSerializer(serializers.Serializer):
     rows = PolicyRowSerializer(many=True)
 
 
+class CombinedGroupSerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="Band of provisions: 0–3, 4–5 or 6.")
+    n = serializers.IntegerField(help_text="Institutions in the band.")
+
+
+class CombinedSerializer(serializers.Serializer):
+    number = serializers.CharField(help_text="Figure of the report: 6.1, 6.3 or 6.5.")
+    title = serializers.CharField()
+    x_label = serializers.CharField()
+    y_label = serializers.CharField()
+    survey_years = serializers.DictField(
+        child=serializers.IntegerField(allow_null=True),
+        help_text="The JOB and MO surveys used (year of the survey).",
+    )
+    n = serializers.IntegerField(help_text="Institutions with both values.")
+    published = serializers.BooleanField(
+        help_text=(
+            "Whether the correlation is published: 6.1 when n >= k; 6.3 and 6.5 never to "
+            "researchers (with the public JOB scores they would give answers away)."
+        )
+    )
+    pearson_r = serializers.FloatField(allow_null=True)
+    pearson_ci_low = serializers.FloatField(allow_null=True)
+    pearson_ci_high = serializers.FloatField(allow_null=True)
+    pearson_p = serializers.FloatField(allow_null=True)
+    spearman_rho = serializers.FloatField(allow_null=True)
+    spearman_p = serializers.FloatField(allow_null=True)
+    message = serializers.CharField(help_text="What is not published, and why.")
+    groups = CombinedGroupSerializer(
+        many=True,
+        help_text="6.3 and 6.5: institutions per band, when that gives nothing away.",
+    )
+
+
 class PolicySerializer(serializers.Serializer):
     school_year = serializers.CharField()
     respondents = serializers.IntegerField(help_text="Institutions with a submitted response.")
     population = serializers.IntegerField(help_text="Institutions of the school year.")
     k = serializers.IntegerField(help_text="Rows with n < k are not published.")
     figures = PolicyFigureSerializer(many=True)
+    combined = CombinedSerializer(many=True, help_text="Figures 6.1, 6.3 and 6.5.")
 
 
 class ResearchPolicyView(AuditedResearchMixin, APIView):
@@ -71,12 +107,15 @@ class ResearchPolicyView(AuditedResearchMixin, APIView):
 
     @extend_schema(
         tags=["research"],
-        summary="The sector's answers to the safety-policy questionnaire (figures 5.4–5.9)",
+        summary="The sector's safety-policy answers (figures 5.4–5.9, 6.1, 6.3, 6.5)",
         description=(
             "Per figure and row (question or item of a grid): how many institutions gave each "
             "answer, with n and the coverage. Complete school years only, submitted closed "
             "answers only; a row answered by fewer than k (MIV_DISCLOSURE_K) institutions is "
-            "not published. No institution's own answers, no open texts."
+            "not published. No institution's own answers, no open texts. `combined`: "
+            "figures 6.1 (MO against JOB: correlations when n >= k), 6.3 and 6.5 (number of "
+            "safety provisions against JOB and MO: institutions per band only, when an "
+            "integer-program audit shows that gives no institution's number away)."
         ),
         parameters=[
             OpenApiParameter(
@@ -110,4 +149,5 @@ class ResearchPolicyView(AuditedResearchMixin, APIView):
                 % {"value": school_year[:20], "years": ", ".join(years)},
             )
         data = sector.sector_figures(school_year)
+        data["combined"] = combined.combined_figures(school_year)
         return Response(PolicySerializer(data).data)

@@ -59,6 +59,10 @@ def test_the_demo_has_questionnaire_answers_that_make_figures(monkeypatch):
     page = client.get("/questionnaire/sector/").content.decode()
     assert f'<option value="{last}" selected>' in page and this not in page
     assert page.count('<p class="coverage">Beantwoord door 10 van 12 instellingen') >= 7
+    # Figures 6.1, 6.3 and 6.5 below them: 6.1 with its correlation, 6.3 and 6.5 as
+    # institutions per band of provisions for a researcher (issue 15).
+    assert "Figuur 6.1" in page and page.count("Pearson r") == 1
+    assert "Figuur 6.3" in page and "Figuur 6.5" in page and "alleen voor beheerders" in page
 
     # A second run adds nothing.
     assert seed_demo(today=date(2023, 11, 1))["questionnaire_responses"] == 0
