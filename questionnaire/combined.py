@@ -98,6 +98,11 @@ def _band_label(values: tuple[int, ...]) -> str:
     return str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
 
 
+def band_sizes(counts: Mapping[Hashable, int], members: Collection) -> tuple[int, ...]:
+    """Institutions of ``members`` per band of :data:`BANDS`."""
+    return tuple(sum(counts[i] in values for i in members) for values in BANDS)
+
+
 def bands_safe(counts: Mapping[Hashable, int], points: Mapping[str, Collection]) -> bool:
     """Whether the number of institutions per band of 6.3 and 6.5 (``points``: figure ->
     its institutions) may be published: the audit of :mod:`combined_audit`, cached by its
@@ -106,8 +111,8 @@ def bands_safe(counts: Mapping[Hashable, int], points: Mapping[str, Collection])
         combined_audit.PublishedFigure(
             points=members,
             bands=[
-                combined_audit.PublishedBand(values, sum(counts[i] in values for i in members))
-                for values in BANDS
+                combined_audit.PublishedBand(values, n)
+                for values, n in zip(BANDS, band_sizes(counts, members), strict=True)
             ],
         )
         for members in points.values()
@@ -153,10 +158,10 @@ def combined_figures(school_year: str, *, administrator: bool = False) -> list[C
         for key, count in analyses.provision_counts(questionnaire, answers).items()
         if count is not None
     }
-    safe = administrator or bands_safe(
-        counts,
-        {number: [p.institution for p in associations[number].points] for number in ("6.3", "6.5")},
-    )
+    points = {
+        number: [p.institution for p in associations[number].points] for number in ("6.3", "6.5")
+    }
+    safe = administrator or bands_safe(counts, points)
     out = []
     for number, association in associations.items():
         stats: Correlation = association.correlation
@@ -186,7 +191,8 @@ def combined_figures(school_year: str, *, administrator: bool = False) -> list[C
             note = _("Alleen zichtbaar voor beheerders: anderen zien het aantal per groep.")
             out.append(replace(shown, message=" ".join(filter(None, [shown.message, note]))))
         else:
-            out.append(_outside(figure, association, safe))
+            sizes = band_sizes(counts, points[number]) if safe else None
+            out.append(_outside(figure, sizes))
     return out
 
 
@@ -211,17 +217,18 @@ def _with_statistics(figure: dict, association: analyses.Association) -> Combine
     )
 
 
-def _outside(figure: dict, association: analyses.Association, safe: bool) -> Combined:
+def _outside(figure: dict, sizes: tuple[int, ...] | None) -> Combined:
+    """6.3 or 6.5 for outside readers: n, and the institutions per band when ``sizes`` (None
+    when the audit withholds them)."""
     message = _(
         "Correlaties en gemiddelden alleen voor beheerders: met de openbare JOB-scores zou "
         "uit deze statistieken terug te rekenen zijn hoeveel voorzieningen een instelling "
         "heeft."
     )
     groups: tuple[Group, ...] = ()
-    if safe:
+    if sizes is not None:
         groups = tuple(
-            Group(_band_label(values), sum(int(p.x) in values for p in association.points))
-            for values in BANDS
+            Group(_band_label(values), n) for values, n in zip(BANDS, sizes, strict=True)
         )
     else:
         message += " " + _(
