@@ -3,7 +3,7 @@ JavaScript, with the clock in a running school year: the running year is labelle
 sector figure has its coverage sentence; the funnel plot is there with its limits; no
 caption names what its chart does not draw; the Dutch page writes no decimal point; chart
 text is at least 11 px; the page is no wider than the phone; axe-core finds no serious
-violation."""
+violation. On the test world and on the demo."""
 
 from datetime import date
 
@@ -74,29 +74,45 @@ def test_the_dashboard_tells_the_truth(
     device,
     javascript,
 ):
-    import re
-
-    from playwright.sync_api import expect
-
     # The live server runs in this process: its clock is 20 March 2023, in YEAR.
     monkeypatch.setattr(clock, "today", lambda: date(2023, 3, 20))
     options = PHONE if device == "phone" else DESKTOP
     session = Session(browser, live_server.url, java_script_enabled=javascript, **options)
     session.login(coordinator_a.username, f"/figures/?school_year={YEAR}")
+    smallest = check_running_year_page(session, device, YEAR, "20 maart 2023", "20 mrt")
+    if javascript and device == "phone":
+        found = serious_violations(session.page)
+        summary.record(
+            "axe-core: figures dashboard",
+            f"{len(found)} serious or critical violations on /figures/ (phone, running year); "
+            f"smallest chart text {smallest:.1f} px at 390 px",
+            failures=len(found),
+        )
+        assert found == []
+    session.close()
+
+
+def check_running_year_page(session, device: str, year: str, through: str, short: str) -> float:
+    """The checks of issue 12 on a dashboard page showing the running ``year`` (its "t/m"
+    date written long and short); returns the smallest chart text in px."""
+    import re
+
+    from playwright.sync_api import expect
+
     page = session.page
     expect(page.locator(".running-year")).to_contain_text(
-        f"Lopend schooljaar {YEAR}: cijfers t/m 20 maart 2023"
+        f"Lopend schooljaar {year}: cijfers t/m {through}"
     )
     expect(page.locator("#id_school_year option:checked")).to_have_text(
-        f"{YEAR} (lopend, t/m 20 maart 2023)"
+        f"{year} (lopend, t/m {through})"
     )
     seen = page.evaluate(READ_PAGE)
     # Five charts: 5.1, 5.3, the funnel, 6.2, 6.4; each sector figure with its coverage.
     assert len(seen["figures"]) == 5
-    assert all(b and b.startswith(f"Dekking {YEAR}: ") for b in seen["blocks"]), seen["blocks"]
+    assert all(b and b.startswith(f"Dekking {year}: ") for b in seen["blocks"]), seen["blocks"]
     funnel = seen["figures"][2]
     assert "grenzen bij 95%" in funnel["texts"] and "grenzen bij 99,8%" in funnel["texts"]
-    assert "t/m 20 mrt" in seen["figures"][0]["texts"]
+    assert f"t/m {short}" in seen["figures"][0]["texts"]
     for figure in seen["figures"]:
         for sentence, drawn in CAPTION_NEEDS:
             if sentence in figure["caption"]:
@@ -115,16 +131,39 @@ def test_the_dashboard_tells_the_truth(
         assert smallest >= 11, smallest
     page.wait_for_load_state("networkidle")
     assert session.errors == []
-    if javascript and device == "phone":
-        found = serious_violations(page)
-        summary.record(
-            "axe-core: figures dashboard",
-            f"{len(found)} serious or critical violations on /figures/ (phone, running year); "
-            f"smallest chart text {smallest:.1f} px at 390 px",
-            failures=len(found),
-        )
-        assert found == []
-    session.close()
+    return smallest
+
+
+def test_the_demo_dashboard_tells_the_truth(browser, live_server, monkeypatch):  # noqa: F811
+    """The same checks on the demo, as issue 12 asks: its coordinator of ROC Amstelland,
+    the demo's clock on 1 November 2023, phone and desktop, with and without JavaScript.
+    One test, so the demo is seeded once."""
+    from django.contrib.auth import get_user_model
+
+    from demo.seed import seed_demo
+    from tests.e2e.test_registration_browser import PASSWORD
+
+    running = seed_demo(today=date(2023, 11, 1))["school_years"][-1]
+    monkeypatch.setattr(clock, "today", lambda: date(2023, 11, 1))
+    user = get_user_model().objects.get(username="coordinator.amstel")
+    user.set_password(PASSWORD)
+    user.save()
+    for device in ("phone", "desktop"):
+        for javascript in (True, False):
+            options = PHONE if device == "phone" else DESKTOP
+            session = Session(browser, live_server.url, java_script_enabled=javascript, **options)
+            session.login(user.username, f"/figures/?school_year={running}")
+            smallest = check_running_year_page(session, device, running, "1 november 2023", "1 nov")
+            if javascript and device == "phone":
+                found = serious_violations(session.page)
+                summary.record(
+                    "axe-core: figures dashboard on the demo",
+                    f"{len(found)} serious or critical violations on the demo's /figures/ "
+                    f"(phone, running year); smallest chart text {smallest:.1f} px at 390 px",
+                    failures=len(found),
+                )
+                assert found == []
+            session.close()
 
 
 def test_the_sectors_policy_answers_on_a_phone(browser, live_server, institution_a, coordinator_a):  # noqa: F811
