@@ -7,3 +7,7 @@ class QuestionnaireConfig(AppConfig):
 
     name = "questionnaire"
     verbose_name = _("Vragenlijst veiligheidsbeleid")
+
+    def ready(self) -> None:
+        # The institution's answers as a sheet of the yearly export.
+        from . import receivers  # noqa: F401

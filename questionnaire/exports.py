@@ -6,6 +6,10 @@ asked but not answered yet are listed with an empty answer, so a draft's downloa
 what is still open. Texts in the interface language; codes are the stable codes of the
 questionnaire version, so files of different years can be put side by side.
 
+The same rows are the sheet ``policy`` of the coordinator's yearly export
+(:func:`yearly_table`, added through :data:`reporting.signals.yearly_export_parts`), with the
+export's stable column names and codes.
+
 The download holds the institution's open answers: it is for its coordinators (and
 administrators) only, like the page. CSV: UTF-8 with byte order mark, comma separated, CRLF;
 text cells a spreadsheet would run as a formula are escaped in both formats.
@@ -24,11 +28,14 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from incidents.models import Institution
 from miv.csvfiles import escape_formula
+from reporting.exports import Column, ExportPart, ExportTable
 
 from .answers import Answers, missing, visibility
 from .definition import NO_ITEM, Questionnaire
 from .models import QuestionnaireResponse
+from .services import load_answers
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -153,3 +160,60 @@ def write_xlsx(columns: list[str], rows: list[list], fileobj: IO[bytes]) -> None
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
     workbook.save(fileobj)
+
+
+# --- The sheet "policy" of the yearly export ---------------------------------------------------
+
+
+def yearly_table(institution: Institution, school_year: str, user=None) -> ExportTable:
+    """The institution's answers of ``school_year`` (none: no rows), for its yearly export.
+    Only the institution's coordinators and administrators get that export; it holds the
+    confidential open texts as the own download does."""
+    columns = [
+        Column("institution", _("Instelling (BRIN)"), width=10),
+        Column("school_year", _("Schooljaar"), width=11),
+        Column("version", _("Versie van de vragenlijst"), width=10),
+        Column("status", _("Status (draft: concept, submitted: ingediend)"), width=11),
+        Column("section", _("Onderdeel van de vragenlijst"), width=8),
+        Column("question_code", _("Vraagcode"), width=8),
+        Column("question_text", _("Vraagtekst"), width=50),
+        Column("item_code", _("Code van het onderdeel van de vraag"), width=9),
+        Column("item_text", _("Onderdeel van de vraag"), width=40),
+        Column("answer_code", _("Antwoordcode"), width=14),
+        Column("answer_text", _("Antwoord"), width=30),
+        Column("open_text", _("Toelichting (vertrouwelijk)"), width=50),
+        Column("still_open", _("Nog te beantwoorden"), width=8),
+    ]
+    title = _("Vragenlijst veiligheidsbeleid")
+    response = (
+        QuestionnaireResponse.objects.filter(institution=institution, school_year=school_year)
+        .select_related("version")
+        .first()
+    )
+    if response is None:
+        return ExportTable("policy", title, columns)
+    head = [institution.brin, school_year, response.version.code, response.status]
+    rows = [
+        [
+            *head,
+            r.section,
+            r.question,
+            r.question_text,
+            r.item,
+            r.item_text,
+            r.option,
+            r.option_text,
+            r.text,
+            r.missing,
+        ]
+        for r in answer_rows(response.version.questionnaire, load_answers(response))
+    ]
+    return ExportTable("policy", title, columns, rows)
+
+
+def yearly_part() -> ExportPart:
+    return ExportPart(
+        "policy",
+        _("Vragenlijst veiligheidsbeleid: de antwoorden van de instelling"),
+        yearly_table,
+    )

@@ -36,7 +36,7 @@ from miv.numbers import format_percent
 from miv.schoolyear import school_year_bounds
 from reporting.coverage_data import institution_years
 
-from . import figures
+from . import figures, sample
 from .choices import ResponseStatus
 from .definition import Questionnaire
 from .models import QuestionnaireResponse, QuestionnaireVersion
@@ -161,4 +161,5 @@ def sector_figures(school_year: str) -> dict[str, Any]:
         "respondents": len(answers),
         "population": population,
         "k": k,
+        "sample": sample.table_5_2(school_year, answers),
     }

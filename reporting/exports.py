@@ -1,6 +1,8 @@
 """Exports for coordinators: the yearly figures of their institution, and the incident list.
 
-Yearly figures (:func:`yearly_tables`), three tables for one institution and school year:
+Yearly figures (:func:`yearly_tables`), tables for one institution and school year; reporting's
+three, and those apps above reporting add (:class:`ExportPart`; the questionnaire adds
+``policy``, the institution's answers):
 
 1. ``delivery``: what the MIV researchers asked institutions for, counts per incident type
    (with its category and subcategory) × location × victim role, of the year's counted
@@ -19,7 +21,7 @@ are never silently put next to whole years.
 
 Formats: **XLSX** (one sheet per table named ``delivery``, ``rates``, ``trend``, frozen bold
 header, and a sheet ``codebook``) and **CSV**: one table per file
-(``?table=delivery|rates|trend``), or, without a table, a **zip** with the three CSV files
+(``?table=delivery|rates|trend|policy``), or, without a table, a **zip** with all CSV files
 and ``codebook.csv``. Sheet and column names are stable machine names (``rate``,
 ``ci_low``), the same in every interface language; the codebook gives each column's label
 in the user's language (``docs/files.md`` documents them all). Codes (``victim_role_code``,
@@ -38,7 +40,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -62,9 +64,10 @@ from . import queries, services, stats
 from .choices import FigureSetStatus, VictimGroup
 from .models import FigureSet, InstitutionRate, SectorRate
 from .protection import RESEARCH_VICTIM_ROLES, research_groups
+from .signals import yearly_export_parts
 from .year_to_date import institution_counts
 
-TABLES = ("delivery", "rates", "trend")
+TABLES = ("delivery", "rates", "trend")  # reporting's own; other apps add theirs (ExportPart)
 FORMATS = ("csv", "xlsx")
 DECIMALS = 4
 
@@ -431,24 +434,65 @@ def _year_to_date_rows(institution: Institution, figure_set: FigureSet, through)
     return rows
 
 
+@dataclass(frozen=True)
+class ExportPart:
+    """One table the yearly export offers: its ``key`` (sheet and file name), a ``label``
+    for the export page, and how it is built (institution, school year, user or None)."""
+
+    key: str
+    label: str
+    build: Callable[[Institution, str, Any], ExportTable]
+
+
+def yearly_parts() -> list[ExportPart]:
+    """The tables of the yearly export: reporting's three, then those that apps above
+    reporting add through :data:`reporting.signals.yearly_export_parts` (the questionnaire's
+    answers), so reporting need not import them."""
+    parts = [
+        ExportPart(
+            "delivery",
+            _("Levering: incidenten per type, vestiging en slachtoffer"),
+            lambda institution, year, user: delivery_table(institution, year),
+        ),
+        ExportPart(
+            "rates",
+            _("Cijfers per 1.000 studenten naast de sector"),
+            lambda institution, year, user: rates_table(user, institution, year),
+        ),
+        ExportPart(
+            "trend",
+            _("Trend: dezelfde cijfers in eerdere schooljaren"),
+            lambda institution, year, user: trend_table(user, institution, year),
+        ),
+    ]
+    for _receiver, more in yearly_export_parts.send(sender=ExportPart):
+        parts.extend(more)
+    return parts
+
+
+def table_keys() -> list[str]:
+    return [part.key for part in yearly_parts()]
+
+
 def yearly_tables(
-    institution: Institution, school_year: str, *, user=None, tables: Iterable[str] = TABLES
+    institution: Institution,
+    school_year: str,
+    *,
+    user=None,
+    tables: Iterable[str] | None = None,
 ) -> list[ExportTable]:
-    """The yearly figures of one institution; ``user`` None: an operator's export."""
+    """The yearly tables of one institution (all, or ``tables`` by key, in that order);
+    ``user`` None: an operator's export."""
     check_school_year(school_year)
-    build = {
-        "delivery": lambda: delivery_table(institution, school_year),
-        "rates": lambda: rates_table(user, institution, school_year),
-        "trend": lambda: trend_table(user, institution, school_year),
-    }
-    wanted = list(tables)
-    unknown = [t for t in wanted if t not in build]
+    parts = {part.key: part for part in yearly_parts()}
+    wanted = list(parts) if tables is None else list(tables)
+    unknown = [t for t in wanted if t not in parts]
     if unknown:
         raise ExportError(
             _("Onbekende tabel '%(value)s'. Mogelijk: %(allowed)s.")
-            % {"value": unknown[0], "allowed": ", ".join(TABLES)}
+            % {"value": unknown[0], "allowed": ", ".join(parts)}
         )
-    return [build[t]() for t in wanted]
+    return [parts[t].build(institution, school_year, user) for t in wanted]
 
 
 def file_stem(institution: Institution, school_year: str) -> str:

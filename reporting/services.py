@@ -58,6 +58,7 @@ from .models import (
     StudentCount,
     UnusableYear,
 )
+from .signals import figure_set_computed
 
 logger = logging.getLogger(__name__)
 
@@ -825,8 +826,24 @@ def compute_school_year(
             _forget_unfinished(figure_set.pk)
             raise
         delete_superseded(school_year)
+    progress(95, "others")
+    _announce_computed(school_year)
     progress(100, "done")
     return published
+
+
+def _announce_computed(school_year: str) -> None:
+    for receiver, outcome in figure_set_computed.send_robust(
+        sender=FigureSet, school_year=school_year
+    ):
+        if isinstance(outcome, Exception):
+            logger.error(
+                "Figures of %s computed, but %s failed: %r",
+                school_year,
+                getattr(receiver, "__qualname__", receiver),
+                outcome,
+                exc_info=outcome,
+            )
 
 
 # --- Jobs ---------------------------------------------------------------------------------------

@@ -226,11 +226,7 @@ def _export_context(request: HttpRequest, error: str = "") -> dict:
         or (institutions[0].brin if institutions else ""),
         "selected_year": request.GET.get("school_year")
         or (queries.default_school_year(sorted(years)) if years else ""),
-        "tables": [
-            ("delivery", _("Levering: incidenten per type, vestiging en slachtoffer")),
-            ("rates", _("Cijfers per 1.000 studenten naast de sector")),
-            ("trend", _("Trend: dezelfde cijfers in eerdere schooljaren")),
-        ],
+        "tables": [(part.key, part.label) for part in exports.yearly_parts()],
         "error": error,
     }
 
@@ -244,7 +240,7 @@ def _bad_export(request: HttpRequest, message: str) -> HttpResponse:
 @require_GET
 def export_download(request: HttpRequest) -> HttpResponse:
     """``?institution=BRIN&school_year=2022-2023&format=xlsx|csv[&table=delivery|rates|
-    trend]``: XLSX with three sheets; CSV of one table, or a zip of the three."""
+    trend|policy]``: XLSX with a sheet per table; CSV of one table, or a zip of all."""
     params = request.GET
     brin = (params.get("institution") or "").strip().upper()
     allowed = {i.brin: i for i in exportable_institutions(request.user)}
@@ -264,14 +260,14 @@ def export_download(request: HttpRequest) -> HttpResponse:
     fmt = params.get("format") or ("csv" if table else "xlsx")
     if fmt not in exports.FORMATS:
         return _bad_export(request, _("Kies CSV of Excel (XLSX)."))
-    if table and (fmt != "csv" or table not in exports.TABLES):
+    if table and (fmt != "csv" or table not in exports.table_keys()):
         return _bad_export(request, _("Kies een van de tabellen."))
     try:
         tables = exports.yearly_tables(
             institution,
             school_year,
             user=request.user,
-            tables=[table] if table else exports.TABLES,
+            tables=[table] if table else None,
         )
     except exports.ExportError as error:
         return _bad_export(request, str(error))

@@ -58,6 +58,7 @@ def test_the_documentation_lists_every_file():
         "delivery",
         "rates",
         "trend",
+        "policy",
         "codebook",
         "research",
     }
@@ -152,7 +153,7 @@ def test_the_yearly_figures_in_xlsx_zip_and_single_csv(world, coordinator_a, lan
     client = web(coordinator_a, language)
     download = "/figures/export/download/"
     params = {"institution": "25LJ", "school_year": YEAR}
-    tables = ["delivery", "rates", "trend"]
+    tables = ["delivery", "rates", "trend", "policy"]
 
     workbook = openpyxl.load_workbook(
         io.BytesIO(body(client.get(download, {**params, "format": "xlsx"})))

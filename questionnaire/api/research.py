@@ -87,12 +87,45 @@ class CombinedSerializer(serializers.Serializer):
     )
 
 
+class SampleRowSerializer(serializers.Serializer):
+    category = serializers.CharField(help_text="Region, or size class (lt_10000, ...).")
+    sample = serializers.IntegerField(help_text="Responding institutions in this category.")
+    sample_share = serializers.FloatField(allow_null=True)
+    population = serializers.IntegerField(help_text="All institutions in this category.")
+    population_share = serializers.FloatField(allow_null=True)
+    difference_pp = serializers.FloatField(
+        allow_null=True, help_text="Sample share minus population share, percentage points."
+    )
+
+
+class SampleDimensionSerializer(serializers.Serializer):
+    dimension = serializers.CharField(help_text="region or size")
+    rows = SampleRowSerializer(many=True)
+    sample_unknown = serializers.IntegerField(help_text="Respondents without a category.")
+    population_unknown = serializers.IntegerField(help_text="Institutions without a category.")
+    p_value = serializers.FloatField(
+        allow_null=True, help_text="Exact test: could the respondents be a random subset?"
+    )
+    method = serializers.CharField()
+
+
+class SampleSerializer(serializers.Serializer):
+    respondents = serializers.IntegerField()
+    population = serializers.IntegerField()
+    outside = serializers.IntegerField(
+        help_text="Respondents outside the year's population (not in the test)."
+    )
+    dimensions = SampleDimensionSerializer(many=True)
+    limits = serializers.ListField(child=serializers.CharField(), help_text="Of the test.")
+
+
 class PolicySerializer(serializers.Serializer):
     school_year = serializers.CharField()
     respondents = serializers.IntegerField(help_text="Institutions with a submitted response.")
     population = serializers.IntegerField(help_text="Institutions of the school year.")
     k = serializers.IntegerField(help_text="Rows with n < k are not published.")
     figures = PolicyFigureSerializer(many=True)
+    sample = SampleSerializer(help_text="Tabel 5.2: respondents against all institutions.")
     combined = CombinedSerializer(many=True, help_text="Figures 6.1, 6.3 and 6.5.")
 
 

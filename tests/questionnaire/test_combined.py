@@ -279,3 +279,37 @@ def test_researchers_get_the_outside_version_through_the_api(sector, researcher,
         assert not figures[number]["published"] and figures[number]["pearson_r"] is None
         assert [g["n"] for g in figures[number]["groups"]] == [1, 4, 2]
         assert "mean" not in figures[number]["groups"][0]
+
+
+def test_the_figures_job_runs_the_audit_so_readers_need_not(
+    sector, monkeypatch, _empty_cache, caplog
+):
+    """Computing the year's figures (the job) also runs the audit of 6.3/6.5; a reader
+    afterwards gets the cached verdict. A failing audit is logged and leaves the incident
+    figures published."""
+    from reporting import services as figures_engine
+    from reporting.choices import FigureSetStatus
+
+    calls = []
+    real = combined_audit.audit_bands
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(combined_audit, "audit_bands", counted)
+    figures_engine.compute_school_year(YEAR)
+    assert len(calls) == 1
+    figures = by_number(combined.combined_figures(YEAR))
+    assert figures["6.3"].groups and len(calls) == 1  # read from the cache
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit down")
+
+    monkeypatch.setattr(combined_audit, "audit_bands", broken)
+    from django.core.cache import cache
+
+    cache.clear()
+    figure_set = figures_engine.compute_school_year(YEAR)
+    assert figure_set.status == FigureSetStatus.CURRENT
+    assert "compute_combined_figures failed: RuntimeError('audit down')" in caplog.text

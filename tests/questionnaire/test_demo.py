@@ -63,6 +63,23 @@ def test_the_demo_has_questionnaire_answers_that_make_figures(monkeypatch):
     # institutions per band of provisions for a researcher (issue 15).
     assert "Figuur 6.1" in page and page.count("Pearson r") == 1
     assert "Figuur 6.3" in page and "Figuur 6.5" in page and "alleen voor beheerders" in page
+    # Tabel 5.2: who answered, against all institutions.
+    assert f"Wie antwoordden: Tabel 5.2, {last}" in page
+    assert "10 van de 12 instellingen dienden de vragenlijst in" in page
+
+    # The coordinator of ROC Amstelland finds the submitted answers in the yearly export.
+    import csv
+    import io
+
+    client.force_login(get_user_model().objects.get(username="coordinator.amstel"))
+    response = client.get(
+        "/figures/export/download/",
+        {"institution": "91RD", "school_year": last, "format": "csv", "table": "policy"},
+    )
+    assert response.status_code == 200, response.content[:300]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows and {(r["institution"], r["status"]) for r in rows} == {("91RD", "submitted")}
+    assert {"V3", "V5", "V14"} <= {r["question_code"] for r in rows}
 
     # A second run adds nothing.
     assert seed_demo(today=date(2023, 11, 1))["questionnaire_responses"] == 0

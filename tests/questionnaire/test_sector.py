@@ -101,6 +101,8 @@ def test_who_reads_the_sector_page(sector_answers, request, user, status):
         html = response.content.decode()
         assert "Figuur 5.4 – Voorzieningen" in html and "Figuur 5.9" in html
         assert "niet gepubliceerd: minder dan 5 instellingen beantwoordden dit" in html
+        assert "Wie antwoordden: Tabel 5.2, 2022-2023" in html
+        assert "6 van de 7 instellingen dienden de vragenlijst in" in html
         # No institution is named on the page.
         for inst in sector_answers:
             assert inst.name not in html and inst.brin not in html
@@ -153,6 +155,11 @@ def test_researchers_read_the_same_figures_through_the_api(
     point = next(r for r in v3["rows"] if r["item"] == "V3b")
     assert point == {**point, "n": 3, "published": False, "answers": []}
     assert "texts" not in response.content.decode()
+    # Tabel 5.2: respondents per region and size class (the test sector is all west).
+    sample = body["sample"]
+    assert (sample["respondents"], sample["population"]) == (6, 7)
+    west = next(r for r in sample["dimensions"][0]["rows"] if r["category"] == "west")
+    assert (west["sample"], west["population"]) == (6, 7)
     entry = ResearchRequestLog.objects.get()
     assert (entry.endpoint, entry.status_code) == ("research-policy", 200)
 
@@ -196,3 +203,46 @@ def test_open_texts_never_reach_the_page_or_the_api(
     client.force_login(researcher)
     assert "KANARIE" not in client.get(URL, {"school_year": YEAR}).content.decode()
     assert "KANARIE" not in token_client(researcher).get(API).content.decode()
+
+
+def test_table_5_2_respondents_against_all_institutions(db):
+    """Twelve institutions: eight in the west (five answered), four in the north (one
+    answered), none in the east or south. Only two regions hold institutions, so the exact
+    test is Fisher's exact test of the 2 x 2 table, which scipy computes independently;
+    the size classes the same way (< 10,000 against 10,000–15,000 students)."""
+    from scipy.stats import fisher_exact
+
+    from reporting.models import StudentCount
+
+    west = [InstitutionFactory(region="west") for _ in range(8)]
+    north = [InstitutionFactory(region="noord") for _ in range(4)]
+    for n, inst in enumerate(west + north):
+        # West: the first three have 12,000 students, the rest 5,000; north: 5,000.
+        StudentCount.objects.create(
+            institution=inst, school_year=YEAR, students=12_000 if n < 3 else 5_000
+        )
+    for inst in [*west[:5], north[0]]:
+        respond(inst, YEAR, {("V3", "V3a"): ["yes"]})
+    respond(north[1], YEAR, {("V3", "V3a"): ["yes"]}, status=ResponseStatus.DRAFT)
+
+    table = sector.sector_figures(YEAR)["sample"]
+    assert (table["respondents"], table["population"], table["outside"]) == (6, 12, 0)
+    region, size = table["dimensions"]
+    rows = {r["category"]: r for r in region["rows"]}
+    assert [r["category"] for r in region["rows"]] == ["noord", "oost", "west", "zuid"]
+    assert (rows["west"]["sample"], rows["west"]["population"]) == (5, 8)
+    assert (rows["noord"]["sample"], rows["noord"]["population"]) == (1, 4)
+    assert rows["west"]["sample_share"] == pytest.approx(5 / 6)
+    assert rows["west"]["population_share"] == pytest.approx(8 / 12)
+    assert rows["west"]["difference_pp"] == pytest.approx((5 / 6 - 8 / 12) * 100)
+    assert rows["oost"]["population"] == 0 and rows["oost"]["sample"] == 0
+    expected = fisher_exact([[5, 1], [8 - 5, 4 - 1]]).pvalue
+    assert region["p_value"] == pytest.approx(expected)
+    sizes = {r["category"]: r for r in size["rows"]}
+    # Respondents: three of 12,000 (all medium), three of 5,000 (west[3], west[4], north[0]).
+    assert (sizes["10000_15000"]["sample"], sizes["10000_15000"]["population"]) == (3, 3)
+    assert (sizes["lt_10000"]["sample"], sizes["lt_10000"]["population"]) == (3, 9)
+    assert size["p_value"] == pytest.approx(fisher_exact([[3, 3], [0, 6]]).pvalue)
+    # On the page, for every reader of the figures.
+    assert "small_expected" not in table["limits"]  # texts, not codes
+    assert any("vragenlijst invullen" in limit for limit in table["limits"])

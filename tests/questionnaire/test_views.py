@@ -253,3 +253,56 @@ def test_the_questions_are_in_english_when_chosen(browser_for, coordinator_a, st
     assert "Does your institution have a school safety plan?" in html
     assert "Confidential adviser" in html and "Save and continue later" in html
     assert "Beschikt uw instelling" not in html
+
+
+def test_the_answers_are_the_sheet_policy_of_the_yearly_export(
+    browser_for, coordinator_a, coordinator_b, started
+):
+    from reporting import services as figures_engine
+
+    answers = complete_answers()
+    answers.set_choice("V1", "", ["other"])
+    answers.set_text("V1", "", "Adviseur veiligheid")
+    services.save_answers(
+        actor=coordinator_a,
+        response=started,
+        answers=answers,
+        questions=[f"V{n}" for n in range(1, 20)],
+    )
+    figures_engine.compute_school_year(started.school_year)
+    params = {"institution": "25LJ", "school_year": started.school_year}
+    client = browser_for(coordinator_a)
+    assert "Vragenlijst veiligheidsbeleid" in client.get("/figures/export/").content.decode()
+    response = client.get("/figures/export/download/", {**params, "format": "xlsx"})
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    rows = list(workbook["policy"].iter_rows(values_only=True))
+    header = rows[0]
+    assert header[:6] == (
+        "institution",
+        "school_year",
+        "version",
+        "status",
+        "section",
+        "question_code",
+    )
+    records = [dict(zip(header, r, strict=True)) for r in rows[1:]]
+    assert {r["institution"] for r in records} == {"25LJ"}
+    assert {r["status"] for r in records} == {"draft"}
+    # The chosen answers by their stable codes, and the confidential open text.
+    assert any(
+        r["question_code"] == "V3" and r["item_code"] == "V3a" and r["answer_code"] == "yes"
+        for r in records
+    )
+    assert any(
+        r["question_code"] == "V1" and r["open_text"] == "Adviseur veiligheid" for r in records
+    )
+    codebook = list(workbook["codebook"].iter_rows(values_only=True))
+    assert ("policy", "open_text", "Toelichting (vertrouwelijk)") in codebook
+    # One table as CSV; another institution's coordinator gets no export of it.
+    single = client.get("/figures/export/download/", {**params, "table": "policy"})
+    assert single.status_code == 200
+    assert "Adviseur veiligheid" in single.content.decode("utf-8")
+    other = browser_for(coordinator_b).get(
+        "/figures/export/download/", {**params, "table": "policy"}
+    )
+    assert other.status_code == 403

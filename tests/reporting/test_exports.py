@@ -158,11 +158,13 @@ def test_xlsx_opens_and_holds_the_same_numbers_as_the_csv(world, institution_a):
     assert sorted(csvs) == [
         "miv-25LJ-2022-2023-codebook.csv",
         "miv-25LJ-2022-2023-delivery.csv",
+        "miv-25LJ-2022-2023-policy.csv",
         "miv-25LJ-2022-2023-rates.csv",
         "miv-25LJ-2022-2023-trend.csv",
     ]
     workbook = openpyxl.load_workbook(io.BytesIO(xlsx.getvalue()))
-    assert workbook.sheetnames == ["delivery", "rates", "trend", "codebook"]
+    # The questionnaire adds its sheet (issue 15): empty, the institution did not answer.
+    assert workbook.sheetnames == ["delivery", "rates", "trend", "policy", "codebook"]
     for sheet, key in zip(workbook.worksheets[:3], ("delivery", "rates", "trend"), strict=True):
         assert sheet.freeze_panes == "A2"
         assert all(cell.font.bold for cell in sheet[1])
@@ -223,7 +225,13 @@ def test_command_writes_xlsx_zip_and_single_tables(world, tmp_path):
         str(xlsx),
         stdout=out,
     )
-    assert openpyxl.load_workbook(xlsx).sheetnames == ["delivery", "rates", "trend", "codebook"]
+    assert openpyxl.load_workbook(xlsx).sheetnames == [
+        "delivery",
+        "rates",
+        "trend",
+        "policy",
+        "codebook",
+    ]
     assert "25LJ 2022-2023" in out.getvalue()
     archive = tmp_path / "f.zip"
     call_command(
@@ -234,7 +242,7 @@ def test_command_writes_xlsx_zip_and_single_tables(world, tmp_path):
         f"--output={archive}",
         stdout=io.StringIO(),
     )
-    assert len(read_zip(archive.read_bytes())) == 4  # + codebook (issue 17)
+    assert len(read_zip(archive.read_bytes())) == 5  # 4 tables + codebook
     single = tmp_path / "rates.csv"
     call_command(
         "export_figures",
@@ -306,10 +314,10 @@ def test_coordinator_downloads_the_own_institution(world, coordinator_a):
     assert response["Content-Type"] == exports.XLSX_CONTENT_TYPE
     assert 'filename="miv-25LJ-2022-2023.xlsx"' in response["Content-Disposition"]
     workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
-    assert len(workbook.sheetnames) == 4  # + codebook (issue 17)
+    assert len(workbook.sheetnames) == 5  # + policy (issue 15) + codebook (issue 17)
     response = client.get(DOWNLOAD, {"institution": "25LJ", "school_year": YEAR, "format": "csv"})
     assert response["Content-Type"] == "application/zip"
-    assert len(read_zip(b"".join(response.streaming_content))) == 4  # + codebook (issue 17)
+    assert len(read_zip(b"".join(response.streaming_content))) == 5
     response = client.get(DOWNLOAD, {"institution": "25LJ", "school_year": YEAR, "table": "trend"})
     assert response["Content-Type"].startswith("text/csv")
     assert response.content.decode("utf-8-sig").startswith("school_year,")  # issue 17

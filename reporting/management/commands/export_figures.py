@@ -1,8 +1,8 @@
 """``python manage.py export_figures --institution BRIN [--school-year 2022-2023]
---format csv|xlsx --output PATH [--table delivery|rates|trend] [--language nl|en]``
+--format csv|xlsx --output PATH [--table delivery|rates|trend|policy] [--language nl|en]``
 
 The yearly figures of one institution (see :mod:`reporting.exports`): XLSX with one sheet
-per table; CSV as a zip of the three tables, or one table's CSV with ``--table``.
+per table; CSV as a zip of all tables, or one table's CSV with ``--table``.
 Run by an operator, so disclosure control of other institutions does not apply.
 """
 
@@ -27,8 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--output", required=True, help="file to write")
         parser.add_argument(
             "--table",
-            choices=exports.TABLES,
-            help="CSV only: write this one table as a CSV file instead of a zip of all three",
+            choices=exports.table_keys(),
+            help="CSV only: write this one table as a CSV file instead of a zip of all tables",
         )
         parser.add_argument(
             "--language",
@@ -50,7 +50,7 @@ class Command(BaseCommand):
             try:
                 found = exports.find_institution(institution)
                 tables = exports.yearly_tables(
-                    found, school_year, tables=[table] if table else exports.TABLES
+                    found, school_year, tables=[table] if table else None
                 )
             except exports.ExportError as exc:
                 raise CommandError(str(exc)) from None
