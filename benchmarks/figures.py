@@ -10,7 +10,7 @@ run and interleaved:
 
 * the bare ``GROUP BY school_year, institution, type, victim role`` over the counted
   incidents that produces the counts the figures are built from, and
-* the full computation of the 3 school years (``reporting.services.compute_school_year``:
+* the full computation of the 3 school years (``reporting.engine.compute_school_year``:
   aggregate, roll-up, rates, sector, correlations, write, publish, clean-up),
 
 prints both wall times, their ratio (target: at most 2), the peak Python memory of one
@@ -98,10 +98,10 @@ class PhaseTimer:
     """Times the database aggregate inside the job, to show where the rest goes."""
 
     def __init__(self):
-        from reporting import services
+        from reporting.engine import rows
 
-        self.services = services
-        self.original = services.aggregate_counts
+        self.rows = rows
+        self.original = rows.aggregate_counts
         self.seconds = 0.0
 
     def __enter__(self):
@@ -112,16 +112,16 @@ class PhaseTimer:
             finally:
                 self.seconds += time.perf_counter() - started
 
-        self.services.aggregate_counts = timed
+        self.rows.aggregate_counts = timed
         return self
 
     def __exit__(self, *exc):
-        self.services.aggregate_counts = self.original
+        self.rows.aggregate_counts = self.original
 
 
 def full_job(years: list[str]) -> tuple[float, float]:
     """Wall time of computing all years, and the part spent in the database aggregate."""
-    from reporting.services import compute_school_year
+    from reporting.engine import compute_school_year
 
     with PhaseTimer() as phases:
         started = time.perf_counter()
@@ -133,7 +133,7 @@ def full_job(years: list[str]) -> tuple[float, float]:
 
 def peak_memory(years: list[str]) -> int:
     """Peak Python allocation (bytes, numpy included) of computing one school year."""
-    from reporting.services import compute_school_year
+    from reporting.engine import compute_school_year
 
     tracemalloc.start()
     try:

@@ -24,7 +24,7 @@ from demo.questionnaire import seed_questionnaire
 from demo.registers import seed_safety_scores, seed_student_counts
 from incidents.models import Institution
 from miv.schoolyear import school_year_from_start, school_year_of
-from reporting.services import compute_school_year
+from reporting.engine import compute_school_year
 
 
 def demo_school_years(today: date) -> list[str]:

@@ -44,7 +44,7 @@ from django.core.cache import cache
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from reporting import services as figures_engine
+from reporting import surveys
 from reporting.stats import Correlation
 
 from . import analyses, combined_audit
@@ -139,8 +139,8 @@ def bands_safe(counts: Mapping[Hashable, int], points: Mapping[str, Collection])
 
 
 def _scores(source: str, school_year: str) -> tuple[int | None, dict[int, float]]:
-    year = figures_engine.default_survey_year(source, school_year)
-    return year, figures_engine.survey_scores(source, year) if year is not None else {}
+    year = surveys.default_survey_year(source, school_year)
+    return year, surveys.survey_scores(source, year) if year is not None else {}
 
 
 def combined_figures(school_year: str, *, administrator: bool = False) -> list[Combined]:

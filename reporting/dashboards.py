@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from miv import clock
 from miv.schoolyear import is_running, previous_school_years, through_date
 
-from . import coverage_data, queries, services, stats
+from . import correlations, coverage_data, groups, queries, stats
 from .access import figure_viewer, institution_rows, protect_rows
 from .choices import FigureSetStatus, ScoreSource, VictimGroup
 from .exports import group_names
@@ -167,7 +167,7 @@ def parse_choice(params: Mapping[str, str]) -> Choice | None:
             _("Voor schooljaar '%(value)s' zijn geen cijfers. Kies uit: %(years)s.")
             % {"value": school_year[:20], "years": ", ".join(years)},
         )
-    group = (params.get("group") or "").strip() or services.GROUP_TOTAL
+    group = (params.get("group") or "").strip() or groups.GROUP_TOTAL
     if group not in research_groups():
         raise BadChoice(
             "group",
@@ -191,17 +191,17 @@ def figure_51(user, choice: Choice) -> dict[str, Any]:
     """The sector mean per 1,000 per school year with its interval, for the report's three
     groups (and the chosen category), for the chosen victim role."""
     sets = current_sets()
-    groups = list(services.REPORT_GROUPS)
+    shown = list(groups.REPORT_GROUPS)
     # The misconduct category is the report's group "misdragingen": one series, not two.
-    if choice.group not in groups and choice.group != services.MISCONDUCT_CATEGORY:
-        groups.append(choice.group)
+    if choice.group not in shown and choice.group != groups.MISCONDUCT_CATEGORY:
+        shown.append(choice.group)
     names = group_names()
     rows = SectorRate.objects.filter(
-        figure_set_id__in=sets.values(), group__in=groups, victim_role=choice.victim_role
+        figure_set_id__in=sets.values(), group__in=shown, victim_role=choice.victim_role
     )
     found = {(r.school_year, r.group): r for r in rows}
     series = []
-    for group in groups:
+    for group in shown:
         points = []
         for year, set_id in sets.items():
             row = found.get((year, group))
@@ -264,8 +264,8 @@ def _year_to_date(
         return None
     through = date.fromisoformat(running["through_date"])
     group = choice.group
-    if group == services.MISCONDUCT_CATEGORY:
-        group = services.GROUP_MISCONDUCT
+    if group == groups.MISCONDUCT_CATEGORY:
+        group = groups.GROUP_MISCONDUCT
     periods = year_to_date_counts(
         running["school_year"],
         through,
@@ -507,7 +507,7 @@ def figure_scatter(user, choice: Choice, figure: str) -> dict[str, Any]:
     """Rates (victim role all) against the JOB (6.2) or MO (6.4) score: points, fitted
     line, r, p, n and the flagged possible under-registration."""
     source = SCORES[figure]
-    group = services.resolve_group(choice.group)
+    group = groups.resolve_group(choice.group)
     selection = queries.Selection(school_year=choice.school_year, group=group)
     try:
         data = queries.correlation(user, selection, source)
@@ -551,7 +551,7 @@ def _published_points_only(source: str, data: dict[str, Any]) -> None:
             point["coarsened"] = coarse = True
     withheld = data["n"] - len(points) if data.get("status") == queries.SUPPRESSED else 0
     if withheld > 0:
-        result = services.correlate_groups(
+        result = correlations.correlate_groups(
             np.array([[p["rate_per_1000"]] for p in points], dtype=np.float64).reshape(-1, 1),
             np.array([p["score"] for p in points], dtype=np.float64),
             [p["institution_id"] for p in points],

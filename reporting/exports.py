@@ -60,7 +60,7 @@ from miv.schoolyear import parse_school_year, same_date_in
 from miv.xlsxfiles import XLSX_CONTENT_TYPE as XLSX_CONTENT_TYPE  # for the views
 from taxonomy.models import Category
 
-from . import queries, services, stats
+from . import groups, queries, stats
 from .choices import FigureSetStatus, VictimGroup
 from .models import FigureSet, InstitutionRate, SectorRate
 from .protection import RESEARCH_VICTIM_ROLES, research_groups
@@ -231,9 +231,9 @@ def delivery_table(institution: Institution, school_year: str) -> ExportTable:
 def group_names() -> dict[str, str]:
     """Readable names of the fixed groups, in the active language."""
     names = {
-        services.GROUP_TOTAL: _("Totaal"),
-        services.GROUP_MISCONDUCT: _("Misdragingen"),
-        services.GROUP_ACCIDENTS: _("Ongevallen/incidenten"),
+        groups.GROUP_TOTAL: _("Totaal"),
+        groups.GROUP_MISCONDUCT: _("Misdragingen"),
+        groups.GROUP_ACCIDENTS: _("Ongevallen/incidenten"),
     }
     for category in Category.objects.all():
         names[category.code] = category.name

@@ -19,7 +19,7 @@ from django.core.cache import cache
 
 from taxonomy.models import Category
 
-from . import disclosure, publication, services
+from . import disclosure, groups, publication
 from .choices import VictimGroup
 from .models import FigureSet
 
@@ -52,7 +52,7 @@ disclosure_k = publication.disclosure_k
 def research_groups() -> tuple[str, ...]:
     """``total``, ``misdragingen``, ``ongevallen`` and the taxonomy's categories."""
     categories = Category.objects.order_by("sort_order", "code").values_list("code", flat=True)
-    return (*services.REPORT_GROUPS, *categories)
+    return (*groups.REPORT_GROUPS, *categories)
 
 
 def is_research_group(code: str) -> bool:
@@ -117,7 +117,7 @@ def set_protection(figure_set_id: int, known_institutions: Iterable[int] = ()) -
         stored = publication.stored(figure_set_id)
         if stored is None:
             stored = publication.publish(
-                figure_set_id, research_groups(), services.MISCONDUCT_CATEGORY
+                figure_set_id, research_groups(), groups.MISCONDUCT_CATEGORY
             )
         pattern = SetProtection(
             figure_set_id=figure_set_id,

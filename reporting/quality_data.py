@@ -19,7 +19,7 @@ from miv.numbers import format_number, format_percent
 from miv.schoolyear import is_running, school_year_bounds, through_date
 
 from . import quality
-from .services import MISCONDUCT_CATEGORY
+from .groups import MISCONDUCT_CATEGORY
 
 
 def quality_inputs(

@@ -17,7 +17,7 @@ from miv import clock
 from miv.numbers import format_number
 from miv.schoolyear import is_running, school_year_bounds, through_date
 
-from . import services, stats
+from . import correlations, groups, stats, surveys
 from .access import (
     FigureViewer,
     figure_viewer,
@@ -40,7 +40,7 @@ class Selection:
     """A validated request for figures."""
 
     school_year: str
-    group: services.Group
+    group: groups.Group
     victim_role: str = VictimGroup.ALL
 
 
@@ -103,13 +103,13 @@ def _current(queryset, school_year: str):
 
 
 def _reason_text(code: str) -> str:
-    if code == services.EXCLUDED_MARKED_UNUSABLE:
+    if code == groups.EXCLUDED_MARKED_UNUSABLE:
         return _(
             "De registraties van dit schooljaar zijn door de instelling of een beheerder als "
             "niet bruikbaar voor de sector gemarkeerd; niet meegeteld in de cijfers en "
             "gemiddelden."
         )
-    if code == services.EXCLUDED_ZERO_STUDENTS:
+    if code == groups.EXCLUDED_ZERO_STUDENTS:
         return _("Het studentaantal is 0; niet meegeteld in de cijfers en gemiddelden.")
     return _("Geen studentaantal voor dit schooljaar; niet meegeteld in de cijfers en gemiddelden.")
 
@@ -146,7 +146,7 @@ def status_message(status: str, source: str) -> str:
         ) % {"n": stats.MIN_CORRELATION_N}
     if status == stats.NO_VARIATION:
         return _("Geen spreiding: de cijfers of de scores zijn bij alle instellingen gelijk.")
-    if status == services.NO_SURVEY:
+    if status == groups.NO_SURVEY:
         return _("Er is geen %(source)s-peiling gehouden in of vóór dit schooljaar.") % {
             "source": source.upper()
         }
@@ -336,11 +336,11 @@ def _stored(row: ScoreCorrelation, source: str) -> tuple[dict, list[tuple]]:
 def _on_the_fly(row: ScoreCorrelation, source: str, survey_year: int) -> tuple[dict, list]:
     """A correlation with another survey than the stored default: the same set's rates
     against that survey's scores, computed now (a few dozen points)."""
-    points = _points(row.figure_set_id, row.group, services.survey_scores(source, survey_year))
+    points = _points(row.figure_set_id, row.group, surveys.survey_scores(source, survey_year))
     rates = np.array([[rate] for _, rate, _ in points], dtype=np.float64).reshape(-1, 1)
     values = np.array([score for *_, score in points], dtype=np.float64)
     ids = [inst for inst, *_ in points]
-    result = services.correlate_groups(rates, values, ids, True, row.confidence_level)[0]
+    result = correlations.correlate_groups(rates, values, ids, True, row.confidence_level)[0]
     data = {
         "survey_year": survey_year,
         "status": result.status,

@@ -5,7 +5,7 @@ from django.dispatch import receiver
 
 from incidents.signals import incidents_changed
 
-from . import services
+from . import tasks
 from .models import SafetyScore
 from .signals import figure_inputs_changed
 
@@ -14,17 +14,17 @@ from .signals import figure_inputs_changed
 def incidents_changed_receiver(sender, school_years=None, **kwargs) -> None:
     # An incident change always names its school years; never treat "none" as "all".
     if school_years:
-        services.note_inputs_changed(school_years)
+        tasks.note_inputs_changed(school_years)
 
 
 @receiver(figure_inputs_changed, dispatch_uid="reporting.figure_inputs_changed")
 def figure_inputs_changed_receiver(sender, school_years=None, **kwargs) -> None:
     # None means "all years" (e.g. a score file that covers every year).
     if school_years is None:
-        services.note_inputs_changed(None)
+        tasks.note_inputs_changed(None)
     elif sender is SafetyScore:
         # A survey held in school year S is the default survey of S and of the years after
         # it (until the next survey), so all of those change.
-        services.note_inputs_changed(set(school_years), onwards=True)
+        tasks.note_inputs_changed(set(school_years), onwards=True)
     else:
-        services.note_inputs_changed(set(school_years))
+        tasks.note_inputs_changed(set(school_years))

@@ -1,4 +1,6 @@
-"""Celery tasks of the reporting engine. The logic lives in :mod:`reporting.services`.
+"""Celery tasks of the reporting engine, and the sending of them. The logic lives in
+:mod:`reporting.engine`; this module decides what is sent when inputs change
+(:func:`note_inputs_changed`), so the engine never imports its own tasks.
 
 Reliability, per task:
 
@@ -16,6 +18,7 @@ with the imports (fail fast, record it, catch up later).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -23,8 +26,8 @@ from django.db import InterfaceError, OperationalError
 
 from miv.jobs import BrokerUnavailable, send
 
-from . import services
 from .choices import JobReason
+from .engine import jobs, staleness, store, timing
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +48,9 @@ class FiguresTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         error = f"{type(exc).__name__}: {exc}"
         if kwargs.get("job_id"):
-            services.fail_job(kwargs["job_id"], error)
+            jobs.fail_job(kwargs["job_id"], error)
         elif task_id:
-            services.fail_job_of_task(task_id, error)
+            jobs.fail_job_of_task(task_id, error)
 
 
 @shared_task(bind=True, base=FiguresTask, **RETRY_OPTIONS)
@@ -55,9 +58,9 @@ def compute_figures(self, school_year: str, job_id: str | None = None) -> str | 
     """Compute and publish the figures of one school year for a :class:`FigureJob`.
     Returns the id of the current figure set (None when the job was already done)."""
     if job_id is None:
-        job = services.job_for_task(school_year, self.request.id or "", reason=JobReason.API)
+        job = jobs.job_for_task(school_year, self.request.id or "", reason=JobReason.API)
         job_id = str(job.pk)
-    figure_set = services.run_job(job_id, task_id=self.request.id or "")
+    figure_set = jobs.run_job(job_id, task_id=self.request.id or "")
     return str(figure_set.pk) if figure_set else None
 
 
@@ -65,17 +68,17 @@ def compute_figures(self, school_year: str, job_id: str | None = None) -> str | 
 def recompute_stale_year(self, school_year: str) -> str:
     """The debounced recomputation after changes: waits while the burst goes on, skips when
     the figures are already up to date. Returns what it did."""
-    decision = services.debounce_decision(school_year)
+    decision = staleness.debounce_decision(school_year)
     if decision.action == "skip":
-        services.clear_schedule(school_year)
+        staleness.clear_schedule(school_year)
         return "skip"
     if decision.action == "wait" and not self.request.is_eager:
         # Eager mode (tests, embedded development) has no clock to wait on: it computes.
-        services.reschedule(school_year, decision.delay)
+        reschedule(school_year, decision.delay)
         return "wait"
-    services.clear_schedule(school_year)
-    job = services.job_for_task(school_year, self.request.id or "", reason=JobReason.CHANGE)
-    services.run_job(job.pk, task_id=self.request.id or "")
+    staleness.clear_schedule(school_year)
+    job = jobs.job_for_task(school_year, self.request.id or "", reason=JobReason.CHANGE)
+    jobs.run_job(job.pk, task_id=self.request.id or "")
     return "compute"
 
 
@@ -83,17 +86,17 @@ def recompute_stale_year(self, school_year: str) -> str:
 def compute_all_figures(self) -> list[str]:
     """Nightly (Celery beat): recompute the stale years, the years never computed and the
     current year, one task per year."""
-    services.fail_abandoned_jobs()
-    services.delete_superseded()
-    years = services.years_for_nightly_run()
+    jobs.fail_abandoned_jobs()
+    store.delete_superseded()
+    years = staleness.years_for_nightly_run()
     for school_year in years:
-        if services.active_job(school_year) is not None:
+        if jobs.active_job(school_year) is not None:
             continue  # already queued or running (e.g. this task is being retried)
-        job = services.create_job(school_year, reason=JobReason.NIGHTLY)
+        job = jobs.create_job(school_year, reason=JobReason.NIGHTLY)
         try:
             send(compute_figures, kwargs={"school_year": school_year, "job_id": str(job.pk)})
         except BrokerUnavailable as exc:
-            services.fail_job(job.pk, f"broker unreachable: {exc}")
+            jobs.fail_job(job.pk, f"broker unreachable: {exc}")
             raise
     logger.info("nightly figures: %s", ", ".join(years))
     return years
@@ -109,8 +112,66 @@ def catch_up_stale_figures(self) -> list[str]:
     # A recomputation due longer ago than one catch-up period that has not run is lost
     # (e.g. a restarted Redis without persistence dropped it).
     grace = getattr(settings, "MIV_FIGURES_CATCH_UP_SECONDS", 300)
-    years = services.stale_years_without_recomputation(grace_seconds=grace)
-    scheduled = [year for year in years if services.schedule_recomputation(year)]
+    years = staleness.stale_years_without_recomputation(grace_seconds=grace)
+    scheduled = [year for year in years if schedule_recomputation(year)]
     if scheduled:
         logger.info("catching up stale figures: %s", ", ".join(scheduled))
     return scheduled
+
+
+# --- Sending: what a change of inputs enqueues ------------------------------------------------
+
+
+def note_inputs_changed(school_years: Iterable[str] | None, *, onwards: bool = False) -> None:
+    """Receiver body for incident, count and score changes: mark the years stale within
+    the caller's transaction (one statement per year, no savepoint: it is part of the
+    change, and a database that refuses it refuses the change too), and enqueue the
+    debounced recomputation it claimed. Any other failure is logged, never raised: the
+    change must stand, the figures catch up nightly. ``onwards``: the change also
+    affects every later school year (survey scores)."""
+    try:
+        if onwards and school_years:
+            school_years = staleness.years_from(min(school_years))
+        marked = staleness.mark_stale(school_years)
+    except Exception:  # noqa: BLE001 - the change itself is saved; figures catch up nightly
+        logger.exception("could not mark figures stale for %s", school_years)
+        return
+    # The message is delayed by the debounce period, so the worker finds the change
+    # committed. (Eager mode computes here and now; it has no clock to wait on.)
+    for school_year, claimed in marked.items():
+        if claimed:
+            _enqueue_recomputation(school_year)
+
+
+def schedule_recomputation(school_year: str) -> bool:
+    """Enqueue one debounced recomputation unless one is already due. Returns whether a
+    message was sent."""
+    return staleness.claim_recomputation(school_year) and _enqueue_recomputation(school_year)
+
+
+def _enqueue_recomputation(school_year: str) -> bool:
+    """Send the debounced recomputation that was claimed for ``school_year``. A broker that
+    is down is logged and tolerated: the year stays stale and the nightly run (or the next
+    change) recomputes it."""
+    try:
+        send(recompute_stale_year, args=[school_year], countdown=timing.debounce_seconds())
+    except Exception:  # noqa: BLE001 - any broker failure; registration must go on
+        logger.exception(
+            "could not enqueue (or, eagerly, run) the recomputation of %s; it stays stale for "
+            "the nightly run",
+            school_year,
+        )
+        staleness.clear_schedule(school_year)
+        return False
+    return True
+
+
+def reschedule(school_year: str, delay: float) -> None:
+    """Push the debounced recomputation back until the burst of changes is over."""
+    delay = max(1.0, delay)
+    staleness.set_schedule(school_year, delay)
+    try:
+        send(recompute_stale_year, args=[school_year], countdown=delay)
+    except Exception:  # noqa: BLE001 - broker down: the nightly run catches up
+        logger.exception("could not reschedule the recomputation of %s", school_year)
+        staleness.clear_schedule(school_year)

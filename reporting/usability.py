@@ -21,7 +21,7 @@ from accounts.choices import AuditAction
 from accounts.permissions import check_manage, may_manage
 from incidents.models import Institution
 
-from . import services
+from . import tasks
 from .models import UnusableYear
 
 
@@ -58,7 +58,7 @@ def mark_unusable(
             changes={"reason": [before, mark.reason]},
         )
         if before is None:
-            services.note_inputs_changed([school_year])
+            tasks.note_inputs_changed([school_year])
     return mark
 
 
@@ -82,7 +82,7 @@ def unmark_unusable(*, actor, institution: Institution, school_year: str) -> boo
             subject=school_year,
             changes={"reason": [reason, None]},
         )
-        services.note_inputs_changed([school_year])
+        tasks.note_inputs_changed([school_year])
     return True
 
 

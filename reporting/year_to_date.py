@@ -21,7 +21,7 @@ from django.db.models import Count, Q
 from incidents.models import Incident
 from miv.schoolyear import previous_school_years, school_year_bounds, year_to_date_bounds
 
-from . import services
+from . import groups
 from .choices import GroupLevel, VictimGroup
 from .models import StudentCount
 from .usability import unusable_institution_ids
@@ -41,14 +41,14 @@ class YearToDate:
 
 def group_filter(group: str) -> Q:
     """The incidents a figures group counts, as a filter on ``Incident``."""
-    resolved = services.resolve_group(group)
+    resolved = groups.resolve_group(group)
     if resolved is None:
         raise ValueError(f"unknown group {group!r}")
     if resolved.level == GroupLevel.TOTAL:
         return Q()
     if resolved.level == GroupLevel.REPORT:
-        misconduct = Q(incident_type__category__code=services.MISCONDUCT_CATEGORY)
-        return misconduct if group == services.GROUP_MISCONDUCT else ~misconduct
+        misconduct = Q(incident_type__category__code=groups.MISCONDUCT_CATEGORY)
+        return misconduct if group == groups.GROUP_MISCONDUCT else ~misconduct
     lookup = {
         GroupLevel.CATEGORY: "incident_type__category__code",
         GroupLevel.SUBCATEGORY: "incident_type__subcategory__code",
@@ -62,7 +62,7 @@ def year_to_date_counts(
     through: date,
     *,
     earlier: int = 3,
-    group: str = services.GROUP_TOTAL,
+    group: str = groups.GROUP_TOTAL,
     victim_role: str = VictimGroup.ALL,
 ) -> list[YearToDate]:
     """``school_year`` up to ``through`` and the ``earlier`` school years before it up to
@@ -89,9 +89,9 @@ def year_to_date_counts(
             .annotate(n=Count("id"))
             .order_by()
         )
-        excluded = {inst: services.EXCLUDED_MARKED_UNUSABLE for inst in unusable}
+        excluded = {inst: groups.EXCLUDED_MARKED_UNUSABLE for inst in unusable}
         excluded |= {
-            inst: services.EXCLUDED_NO_STUDENT_COUNT
+            inst: groups.EXCLUDED_NO_STUDENT_COUNT
             for inst in counts
             if inst not in students and inst not in unusable
         }
@@ -135,11 +135,11 @@ def institution_counts(
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for category, role, n in rows:
         report = (
-            services.GROUP_MISCONDUCT
-            if category == services.MISCONDUCT_CATEGORY
-            else services.GROUP_ACCIDENTS
+            groups.GROUP_MISCONDUCT
+            if category == groups.MISCONDUCT_CATEGORY
+            else groups.GROUP_ACCIDENTS
         )
-        for group in (services.GROUP_TOTAL, report, category):
+        for group in (groups.GROUP_TOTAL, report, category):
             counts[(group, VictimGroup.ALL)] += n
             counts[(group, role)] += n
     return counts

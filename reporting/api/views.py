@@ -26,7 +26,7 @@ from incidents.models import Membership
 from incidents.roles import coordinator_institution_ids, is_administrator
 from miv.api.exceptions import InvalidParameter, NoFigures, unavailable
 from miv.schoolyear import parse_school_year, school_year_of
-from reporting import protection, queries, services
+from reporting import engine, groups, protection, queries
 from reporting.access import (
     can_read_figures,
     can_request_computation,
@@ -178,8 +178,8 @@ def _school_year(request) -> str:
 def _selection(request, *, with_victim_role: bool = True) -> queries.Selection:
     school_year = _school_year(request)
     code = _single(request, "group")
-    code = services.GROUP_TOTAL if code is None else code
-    group = services.resolve_group(code)
+    code = groups.GROUP_TOTAL if code is None else code
+    group = groups.resolve_group(code)
     if group is None:
         raise BadParameter(
             "group",
@@ -397,7 +397,7 @@ class JobCreateView(APIView):
                 "school_year",
                 _("Schooljaar %(value)s ligt buiten het bereik.") % {"value": school_year},
             )
-        job = services.active_job(school_year)
+        job = engine.active_job(school_year)
         if job is not None and not visible_jobs(request.user).filter(pk=job.pk).exists():
             # Another institution's job: start one of our own rather than hand out a job
             # the requester may not follow (the per-year lock runs them one after another).
@@ -421,7 +421,7 @@ class JobCreateView(APIView):
     def _start(self, request, school_year: str) -> FigureJob | None:
         task_id = str(uuid.uuid4())
         # Saved (committed) before the message is sent, so the worker finds the job.
-        job = services.create_job(
+        job = engine.create_job(
             school_year, reason=JobReason.API, requested_by=request.user, task_id=task_id
         )
         try:
@@ -434,7 +434,7 @@ class JobCreateView(APIView):
             job.refresh_from_db()
             if job.status == JobStatus.QUEUED and job.attempts == 0:
                 logger.exception("could not enqueue figures job %s", job.pk)
-                services.fail_job(job.pk, "broker unreachable")
+                engine.fail_job(job.pk, "broker unreachable")
                 return None
             # Eager mode: the computation itself failed; the job records it.
             logger.exception("figures job %s failed", job.pk)

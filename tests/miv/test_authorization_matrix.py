@@ -59,7 +59,7 @@ from incidents.models import (
 from questionnaire import services as questionnaire_services
 from questionnaire.models import Answer, OpenAnswer, QuestionnaireResponse, QuestionnaireVersion
 from questionnaire.models import ResponseEvent as QuestionnaireEvent
-from reporting import services as figures
+from reporting import engine as figures
 from reporting.choices import JobReason, JobStatus
 from reporting.models import FigureJob, StudentCount, UnusableYear
 from taxonomy.models import IncidentType

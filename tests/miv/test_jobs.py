@@ -14,7 +14,7 @@ from incidents.models import ImportJob
 from miv import jobs
 from miv.choices import JobStatus
 from miv.models import Job
-from reporting import services
+from reporting import engine
 from reporting.choices import JobReason
 from reporting.models import FigureJob
 from tests.import_helpers import csv_bytes
@@ -117,7 +117,7 @@ def test_status_changes_are_compare_and_set(institution_a):
 
 
 def test_attempts_count_and_a_finished_job_does_not_start_again():
-    job = services.create_job(YEAR, reason=JobReason.API)
+    job = engine.create_job(YEAR, reason=JobReason.API)
     running = FigureJob.objects.start(job.pk, from_=[JobStatus.QUEUED, JobStatus.RUNNING])
     assert (running.status, running.attempts, running.started_at is not None) == (
         JobStatus.RUNNING,
@@ -133,14 +133,14 @@ def test_attempts_count_and_a_finished_job_does_not_start_again():
 
 
 def test_one_table_lists_every_kind_and_abandoned_jobs_of_any_kind_fail(institution_a):
-    figures = services.create_job(YEAR, reason=JobReason.NIGHTLY)
+    figures = engine.create_job(YEAR, reason=JobReason.NIGHTLY)
     upload = ImportJob.objects.create(
         kind=ImportKind.INCIDENTS,
         institution=institution_a,
         original_name="f.csv",
         status=ImportStatus.IMPORTING,
     )
-    recent = services.create_job("2021-2022", reason=JobReason.API)
+    recent = engine.create_job("2021-2022", reason=JobReason.API)
     assert set(Job.objects.values_list("pk", flat=True)) == {figures.pk, upload.pk, recent.pk}
     long_ago = timezone.now() - timedelta(days=2)
     Job.objects.filter(pk__in=[figures.pk, upload.pk]).update(updated_at=long_ago)
@@ -155,7 +155,7 @@ def test_one_table_lists_every_kind_and_abandoned_jobs_of_any_kind_fail(institut
 
 
 def test_progress_goes_to_the_row_and_the_cache_once_per_percent(institution_a, monkeypatch):
-    job = services.create_job(YEAR, reason=JobReason.API)
+    job = engine.create_job(YEAR, reason=JobReason.API)
     FigureJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
     published = []
     monkeypatch.setattr(jobs, "publish_progress", lambda job_id, f: published.append(f))

@@ -287,7 +287,7 @@ def test_the_figures_job_runs_the_audit_so_readers_need_not(
     """Computing the year's figures (the job) also runs the audit of 6.3/6.5; a reader
     afterwards gets the cached verdict. A failing audit is logged and leaves the incident
     figures published."""
-    from reporting import services as figures_engine
+    from reporting import engine
     from reporting.choices import FigureSetStatus
 
     calls = []
@@ -298,7 +298,7 @@ def test_the_figures_job_runs_the_audit_so_readers_need_not(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(combined_audit, "audit_bands", counted)
-    figures_engine.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
     assert len(calls) == 1
     figures = by_number(combined.combined_figures(YEAR))
     assert figures["6.3"].groups and len(calls) == 1  # read from the cache
@@ -310,6 +310,6 @@ def test_the_figures_job_runs_the_audit_so_readers_need_not(
     from django.core.cache import cache
 
     cache.clear()
-    figure_set = figures_engine.compute_school_year(YEAR)
+    figure_set = engine.compute_school_year(YEAR)
     assert figure_set.status == FigureSetStatus.CURRENT
     assert "compute_combined_figures failed: RuntimeError('audit down')" in caplog.text

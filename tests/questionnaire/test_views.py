@@ -258,7 +258,7 @@ def test_the_questions_are_in_english_when_chosen(browser_for, coordinator_a, st
 def test_the_answers_are_the_sheet_policy_of_the_yearly_export(
     browser_for, coordinator_a, coordinator_b, started
 ):
-    from reporting import services as figures_engine
+    from reporting import engine
 
     answers = complete_answers()
     answers.set_choice("V1", "", ["other"])
@@ -269,7 +269,7 @@ def test_the_answers_are_the_sheet_policy_of_the_yearly_export(
         answers=answers,
         questions=[f"V{n}" for n in range(1, 20)],
     )
-    figures_engine.compute_school_year(started.school_year)
+    engine.compute_school_year(started.school_year)
     params = {"institution": "25LJ", "school_year": started.school_year}
     client = browser_for(coordinator_a)
     assert "Vragenlijst veiligheidsbeleid" in client.get("/figures/export/").content.decode()

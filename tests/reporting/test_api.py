@@ -4,7 +4,7 @@
 import pytest
 
 from incidents.choices import Role
-from reporting import services
+from reporting import engine
 from reporting.choices import JobStatus
 from reporting.models import FigureJob
 from tests.factories import MembershipFactory, UserFactory
@@ -65,7 +65,7 @@ CORRELATION_FIELDS = {
 def computed(sector):
     for i, institution in enumerate((sector["a"], sector["b"], sector["d"], sector["c"])):
         set_score(institution, "job", 2022, 75 + 3 * i)
-    services.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
     return sector
 
 
@@ -271,7 +271,7 @@ def test_correlation_without_a_survey_says_so(client_for, administrator, compute
 
 @pytest.fixture
 def five_computed(five):
-    services.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
     return five
 
 
@@ -379,7 +379,7 @@ def test_unknown_job_is_404(client_for, administrator):
 
 
 def test_a_request_for_a_year_being_computed_joins_that_job(client_for, administrator, computed):
-    running = services.create_job(YEAR, reason="nightly")
+    running = engine.create_job(YEAR, reason="nightly")
     FigureJob.objects.filter(pk=running.pk).update(status=JobStatus.RUNNING)
     body = client_for(administrator).post(JOBS, {"school_year": YEAR}).json()
     assert body["id"] == str(running.pk) and body["status"] == "running"
@@ -400,8 +400,8 @@ def test_broker_down_when_starting_a_job_is_503(client_for, administrator, compu
 
 
 def test_errors_are_shown_to_administrators_only(client_for, administrator, coordinator_a, db):
-    job = services.create_job(YEAR, reason="api")
-    services.fail_job(job.pk, "OperationalError: connection to server lost")
+    job = engine.create_job(YEAR, reason="api")
+    engine.fail_job(job.pk, "OperationalError: connection to server lost")
     url = f"{JOBS}{job.pk}/"
     assert "connection" in client_for(administrator).get(url).json()["error"]
     assert client_for(coordinator_a).get(url).json()["error"] == "error"

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 
 from incidents.choices import Role
-from reporting import queries, services
+from reporting import engine, groups, queries
 from reporting.choices import FigureSetStatus
 from reporting.models import FigureSet, InstitutionRate
 from tests.factories import MembershipFactory, UserFactory
@@ -43,10 +43,10 @@ def _rows():
 
 
 def test_two_computations_at_once_are_serialised_and_agree(sector):
-    services.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
     expected = _rows()
     errors: list[Exception] = []
-    threads = [_in_thread(lambda: services.compute_school_year(YEAR), errors) for _ in range(3)]
+    threads = [_in_thread(lambda: engine.compute_school_year(YEAR), errors) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -60,11 +60,11 @@ def test_two_computations_at_once_are_serialised_and_agree(sector):
 def test_readers_see_a_complete_set_during_recomputation(sector, settings):
     # Delete replaced sets at once, the hardest case for readers.
     settings.MIV_FIGURES_KEEP_SUPERSEDED_SECONDS = 0
-    services.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
     reader = MembershipFactory(
         user=UserFactory(username="reader"), institution=None, role=Role.RESEARCHER
     ).user
-    selection = queries.Selection(YEAR, services.resolve_group("total"), "all")
+    selection = queries.Selection(YEAR, groups.resolve_group("total"), "all")
     expected = [(r["count"], r["students"]) for r in queries.institution_rates(reader, selection)]
     assert len(expected) == 3
     stop = threading.Event()
@@ -80,7 +80,7 @@ def test_readers_see_a_complete_set_during_recomputation(sector, settings):
     def write():
         try:
             for _ in range(6):
-                services.compute_school_year(YEAR)
+                engine.compute_school_year(YEAR)
         finally:
             stop.set()
 

@@ -16,7 +16,7 @@ from django.test import Client
 from scipy import stats as scipy_stats
 
 from miv import clock
-from reporting import charts, dashboards, services
+from reporting import charts, dashboards, groups
 from reporting.models import InstitutionRate, SectorRate
 
 from .world import PREVIOUS, YEAR, build_world
@@ -193,8 +193,8 @@ def test_anonymous_scatter_points_keep_whole_rates(world, coordinator_a):
 
 
 def test_the_misconduct_category_is_one_series(world, administrator):
-    fig51 = page(administrator, group=services.MISCONDUCT_CATEGORY).context["fig51"]
-    assert [s["group"] for s in fig51["series"]] == list(services.REPORT_GROUPS)
+    fig51 = page(administrator, group=groups.MISCONDUCT_CATEGORY).context["fig51"]
+    assert [s["group"] for s in fig51["series"]] == list(groups.REPORT_GROUPS)
 
 
 # --- What is drawn, and how it is written -----------------------------------------------------

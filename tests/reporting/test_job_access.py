@@ -5,7 +5,7 @@ request never joins a job its requester could not follow."""
 import pytest
 
 from incidents.choices import Role
-from reporting import services
+from reporting import engine
 from reporting.choices import JobReason, JobStatus
 from reporting.models import FigureJob
 from tests.factories import MembershipFactory, UserFactory
@@ -25,7 +25,7 @@ def colleague_a(institution_a):
 
 
 def running_job(requested_by=None, reason=JobReason.API) -> FigureJob:
-    job = services.create_job(YEAR, reason=reason, requested_by=requested_by)
+    job = engine.create_job(YEAR, reason=reason, requested_by=requested_by)
     FigureJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
     return job
 

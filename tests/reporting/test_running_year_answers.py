@@ -19,7 +19,7 @@ from scipy import stats as scipy_stats
 from incidents.choices import Role, Status
 from incidents.models import Incident
 from miv import clock
-from reporting import exports, services
+from reporting import engine, exports
 from tests.factories import MembershipFactory, UserFactory
 
 from .conftest import add_incidents
@@ -47,7 +47,7 @@ def world(institution_a, institution_b, location_a, location_b):
     add_incidents(location_a, 3, occurred_on=date(2022, 3, 21))
     add_incidents(location_a, 4, type_code="BRA.01", occurred_on=date(2022, 6, 1))
     add_incidents(location_a, 1, occurred_on=date(2021, 8, 1), victim_role="student")
-    services.compute_school_year(PREVIOUS)
+    engine.compute_school_year(PREVIOUS)
     return built
 
 

@@ -9,8 +9,9 @@ from django.db import connection
 
 from incidents.choices import Status
 from incidents.models import Incident
-from reporting import services, stats
+from reporting import engine, groups, stats, surveys
 from reporting.choices import FigureSetStatus
+from reporting.engine import staleness, store
 from reporting.models import (
     FigureSet,
     FigureYear,
@@ -54,17 +55,17 @@ def _orm_count(institution, group: str, victim_role: str) -> int:
 
 
 def test_every_stored_count_equals_an_independent_orm_count(sector):
-    services.compute_school_year(YEAR)
-    groups = services.group_table().groups
+    engine.compute_school_year(YEAR)
+    table = groups.group_table().groups
     # 3 institutions with a denominator x every group x 3 victim roles.
-    assert _current_rates().count() == 3 * len(groups) * 3
-    assert len(groups) == 3 + 4 + 13 + IncidentType.objects.count()
+    assert _current_rates().count() == 3 * len(table) * 3
+    assert len(table) == 3 + 4 + 13 + IncidentType.objects.count()
     for institution in (sector["a"], sector["b"], sector["d"]):
         stored = {
             (row.group, row.victim_role): row.count
             for row in _current_rates(institution=institution)
         }
-        for group in groups:
+        for group in table:
             for role in ("all", "student", "staff"):
                 assert stored[(group.code, role)] == _orm_count(institution, group.code, role), (
                     institution.brin,
@@ -74,7 +75,7 @@ def test_every_stored_count_equals_an_independent_orm_count(sector):
 
 
 def test_known_counts_and_rates(sector):
-    services.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
     a_total = _current_rates(institution=sector["a"], group="total", victim_role="all").get()
     # 7 + 3 + 2 + 4 + 1 = 17; the 5 withdrawn and the 9 of 2023-2024 do not count.
     assert a_total.count == 17
@@ -99,14 +100,14 @@ def test_known_counts_and_rates(sector):
 
 
 def test_zero_incident_institution_has_rate_zero(sector):
-    services.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
     d = _current_rates(institution=sector["d"], group="total", victim_role="all").get()
     assert (d.count, d.students, d.rate, d.ci_low) == (0, 800, 0.0, 0.0)
     assert d.ci_high == pytest.approx(stats.exact_poisson_interval(0, 800).ci_high)
 
 
 def test_institution_without_student_count_is_excluded_with_reason(sector):
-    figure_set = services.compute_school_year(YEAR)
+    figure_set = engine.compute_school_year(YEAR)
     assert not _current_rates(institution=sector["c"]).exists()
     assert figure_set.excluded == [
         {"institution_id": sector["c"].pk, "reason": "no_student_count", "count": 4}
@@ -118,13 +119,13 @@ def test_institution_without_student_count_is_excluded_with_reason(sector):
 
 def test_zero_students_is_excluded_with_its_own_reason(sector):
     set_students(sector["d"], 0)
-    figure_set = services.compute_school_year(YEAR)
+    figure_set = engine.compute_school_year(YEAR)
     reasons = {e["institution_id"]: e["reason"] for e in figure_set.excluded}
     assert reasons[sector["d"].pk] == "zero_students"
 
 
 def test_sector_rows_are_the_stats_of_the_included_institutions(sector):
-    figure_set = services.compute_school_year(YEAR)
+    figure_set = engine.compute_school_year(YEAR)
     rows = _current_rates(group="total", victim_role="all").order_by("institution_id")
     expected = stats.sector_summary([r.count for r in rows], [r.students for r in rows])
     sector_row = SectorRate.objects.get(figure_set=figure_set, group="total", victim_role="all")
@@ -140,12 +141,12 @@ def test_sector_rows_are_the_stats_of_the_included_institutions(sector):
     # One row per group and victim role.
     assert (
         SectorRate.objects.filter(figure_set=figure_set).count()
-        == len(services.group_table().groups) * 3
+        == len(groups.group_table().groups) * 3
     )
 
 
 def test_a_year_without_any_data_still_gets_a_complete_empty_set(institution_a):
-    figure_set = services.compute_school_year("2015-2016")
+    figure_set = engine.compute_school_year("2015-2016")
     assert figure_set.status == FigureSetStatus.CURRENT
     assert figure_set.institutions_included == 0
     assert figure_set.excluded[0]["reason"] == "no_student_count"
@@ -157,16 +158,16 @@ def test_a_year_without_any_data_still_gets_a_complete_empty_set(institution_a):
 
 
 def test_default_survey_is_the_latest_held_in_or_before_the_school_year(five):
-    assert services.survey_school_year(2023) == "2022-2023"
-    assert services.default_survey_year("job", "2022-2023") == 2023
-    assert services.default_survey_year("job", "2021-2022") == 2021
-    assert services.default_survey_year("job", "2024-2025") == 2025
-    assert services.default_survey_year("job", "2019-2020") is None
-    assert services.default_survey_year("mo", "2022-2023") is None
+    assert surveys.survey_school_year(2023) == "2022-2023"
+    assert surveys.default_survey_year("job", "2022-2023") == 2023
+    assert surveys.default_survey_year("job", "2021-2022") == 2021
+    assert surveys.default_survey_year("job", "2024-2025") == 2025
+    assert surveys.default_survey_year("job", "2019-2020") is None
+    assert surveys.default_survey_year("mo", "2022-2023") is None
 
 
 def test_correlation_rows_and_flagged_institutions(five):
-    figure_set = services.compute_school_year(YEAR)
+    figure_set = engine.compute_school_year(YEAR)
     row = ScoreCorrelation.objects.get(figure_set=figure_set, group="total", source="job")
     assert row.survey_year == 2023
     assert row.n == 5 and row.status == "ok"
@@ -193,7 +194,7 @@ def test_correlation_rows_and_flagged_institutions(five):
 def test_correlation_with_too_few_institutions_is_not_enough_data(five):
     for institution in five[3:]:
         institution.safety_scores.filter(survey_year=2023).delete()
-    figure_set = services.compute_school_year(YEAR)
+    figure_set = engine.compute_school_year(YEAR)
     row = ScoreCorrelation.objects.get(figure_set=figure_set, group="total", source="job")
     assert (row.n, row.status, row.pearson_r, row.flagged) == (3, "not_enough_data", None, [])
 
@@ -238,9 +239,9 @@ def _snapshot():
 
 
 def test_running_twice_gives_identical_results_and_one_current_set(sector, five):
-    first = services.compute_school_year(YEAR)
+    first = engine.compute_school_year(YEAR)
     before = _snapshot()
-    second = services.compute_school_year(YEAR)
+    second = engine.compute_school_year(YEAR)
     assert second.pk != first.pk
     assert _snapshot() == before
     statuses = dict(FigureSet.objects.values_list("pk", "status"))
@@ -249,9 +250,9 @@ def test_running_twice_gives_identical_results_and_one_current_set(sector, five)
 
 def test_superseded_sets_are_deleted_after_the_grace_period(sector, settings):
     settings.MIV_FIGURES_KEEP_SUPERSEDED_SECONDS = 0
-    services.compute_school_year(YEAR)
-    services.compute_school_year(YEAR)
-    last = services.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
+    last = engine.compute_school_year(YEAR)
     assert list(FigureSet.objects.filter(school_year=YEAR).values_list("pk", flat=True)) == [
         last.pk
     ]
@@ -259,9 +260,9 @@ def test_superseded_sets_are_deleted_after_the_grace_period(sector, settings):
 
 
 def test_a_crash_while_writing_leaves_the_old_set_current_and_is_cleaned_up(sector, monkeypatch):
-    old = services.compute_school_year(YEAR)
+    old = engine.compute_school_year(YEAR)
     before = _snapshot()
-    real_write = services._write_rows
+    real_write = store.write_rows
     calls = []
 
     def crash_on_second_table(model, columns, rows):
@@ -270,15 +271,15 @@ def test_a_crash_while_writing_leaves_the_old_set_current_and_is_cleaned_up(sect
             raise RuntimeError("worker died")
         real_write(model, columns, rows)
 
-    monkeypatch.setattr(services, "_write_rows", crash_on_second_table)
+    monkeypatch.setattr(store, "write_rows", crash_on_second_table)
     add_incidents(LocationFactory(institution=sector["a"], code="A-2"), 3)
     with pytest.raises(RuntimeError):
-        services.compute_school_year(YEAR)
+        engine.compute_school_year(YEAR)
     # Readers still see the complete old set.
     assert FigureSet.objects.get(status=FigureSetStatus.CURRENT).pk == old.pk
     assert _snapshot() == before
-    monkeypatch.setattr(services, "_write_rows", real_write)
-    new = services.compute_school_year(YEAR)
+    monkeypatch.setattr(store, "write_rows", real_write)
+    new = engine.compute_school_year(YEAR)
     assert not FigureSet.objects.filter(status=FigureSetStatus.BUILDING).exists()
     a_total = _current_rates(institution=sector["a"], group="total", victim_role="all").get()
     assert a_total.count == 20 and a_total.figure_set_id == new.pk
@@ -289,7 +290,7 @@ def test_a_set_left_building_by_a_killed_worker_is_discarded(sector):
 
     from django.utils import timezone
 
-    services.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
     dead = FigureSet.objects.create(school_year=YEAR)
     InstitutionRate.objects.create(
         figure_set=dead,
@@ -310,25 +311,25 @@ def test_a_set_left_building_by_a_killed_worker_is_discarded(sector):
     # Older than a task may run (PostgreSQL discards it at once, under the advisory lock).
     FigureSet.objects.filter(pk=dead.pk).update(created_at=timezone.now() - timedelta(hours=2))
     assert _current_rates(group="total", victim_role="all", count=999).count() == 0
-    services.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
     assert not FigureSet.objects.filter(pk=dead.pk).exists()
     assert not InstitutionRate.objects.filter(count=999).exists()
 
 
 def test_an_older_computation_never_replaces_newer_figures(sector):
-    newer = services.compute_school_year(YEAR)
+    newer = engine.compute_school_year(YEAR)
     FigureSet.objects.filter(pk=newer.pk).update(inputs_seq=5)
     older = FigureSet.objects.create(school_year=YEAR, inputs_seq=4)
-    assert services._publish(older).pk == newer.pk
+    assert store.make_current(older).pk == newer.pk
     older.refresh_from_db()
     assert older.status == FigureSetStatus.SUPERSEDED
 
 
 def test_publishing_updates_the_staleness_bookkeeping(sector):
-    services.mark_stale([YEAR])
+    staleness.mark_stale([YEAR])
     year = FigureYear.objects.get(school_year=YEAR)
     assert year.stale and year.stale_since is not None
-    figure_set = services.compute_school_year(YEAR)
+    figure_set = engine.compute_school_year(YEAR)
     year.refresh_from_db()
     assert not year.stale and year.stale_since is None
     assert figure_set.inputs_seq == year.change_seq == year.computed_seq == 1
@@ -336,7 +337,7 @@ def test_publishing_updates_the_staleness_bookkeeping(sector):
 
 def test_compute_rejects_a_malformed_school_year(db):
     with pytest.raises(ValueError):
-        services.compute_school_year("2022/2023")
+        engine.compute_school_year("2022/2023")
 
 
 def test_aggregation_is_one_group_by_query(sector, django_assert_max_num_queries):
@@ -344,21 +345,21 @@ def test_aggregation_is_one_group_by_query(sector, django_assert_max_num_queries
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries:
-        services.compute_school_year(YEAR)
+        engine.compute_school_year(YEAR)
     incident_queries = [q["sql"] for q in queries if '"incidents_incident"' in q["sql"]]
     assert len(incident_queries) == 1
     assert "GROUP BY" in incident_queries[0]
 
 
 def test_known_school_years_and_nightly_selection(sector):
-    services.compute_school_year(YEAR)
-    assert services.known_school_years() == ["2022-2023", "2023-2024"]
-    years = services.years_for_nightly_run(today=date(2024, 1, 10))
+    engine.compute_school_year(YEAR)
+    assert engine.known_school_years() == ["2022-2023", "2023-2024"]
+    years = engine.years_for_nightly_run(today=date(2024, 1, 10))
     # 2023-2024 has incidents but was never computed; it is also the current year.
     assert years == ["2023-2024"]
-    services.mark_stale([YEAR])
-    assert services.years_for_nightly_run(today=date(2024, 1, 10)) == ["2022-2023", "2023-2024"]
+    staleness.mark_stale([YEAR])
+    assert engine.years_for_nightly_run(today=date(2024, 1, 10)) == ["2022-2023", "2023-2024"]
 
 
 def test_years_from_covers_later_years_up_to_now(sector):
-    assert services.years_from("2022-2023")[:2] == ["2022-2023", "2023-2024"]
+    assert staleness.years_from("2022-2023")[:2] == ["2022-2023", "2023-2024"]

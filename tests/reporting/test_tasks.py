@@ -11,8 +11,9 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from incidents.signals import incidents_changed
-from reporting import services, tasks
+from reporting import engine, tasks
 from reporting.choices import FigureSetStatus, JobStatus
+from reporting.engine import compute, jobs, staleness
 from reporting.models import FigureJob, FigureSet, FigureYear, InstitutionRate, SafetyScore
 from reporting.signals import figure_inputs_changed
 
@@ -76,26 +77,28 @@ def test_a_change_after_the_due_time_sends_a_new_message(sector, sent):
 
 def test_debounce_decision_waits_for_quiet_then_computes_then_skips(sector, settings):
     settings.MIV_FIGURES_DEBOUNCE_SECONDS = 60
-    services.mark_stale([YEAR])
+    staleness.mark_stale([YEAR])
     changed = _year().changed_at
-    during = services.debounce_decision(YEAR, now=changed + timedelta(seconds=10))
+    during = staleness.debounce_decision(YEAR, now=changed + timedelta(seconds=10))
     assert during.action == "wait" and during.delay == pytest.approx(50)
-    assert services.debounce_decision(YEAR, now=changed + timedelta(seconds=61)).action == "compute"
-    services.compute_school_year(YEAR)
-    assert services.debounce_decision(YEAR).action == "skip"
+    assert (
+        staleness.debounce_decision(YEAR, now=changed + timedelta(seconds=61)).action == "compute"
+    )
+    engine.compute_school_year(YEAR)
+    assert staleness.debounce_decision(YEAR).action == "skip"
 
 
 def test_a_year_that_never_stops_changing_is_computed_after_the_maximum_wait(sector, settings):
     settings.MIV_FIGURES_DEBOUNCE_SECONDS = 60
     settings.MIV_FIGURES_MAX_WAIT_SECONDS = 600
-    services.mark_stale([YEAR])
+    staleness.mark_stale([YEAR])
     now = timezone.now()
     FigureYear.objects.update(stale_since=now - timedelta(seconds=601), changed_at=now)
-    assert services.debounce_decision(YEAR, now=now).action == "compute"
+    assert staleness.debounce_decision(YEAR, now=now).action == "compute"
 
 
 def test_the_debounced_task_reschedules_itself_while_changes_go_on(sector, sent):
-    services.mark_stale([YEAR])
+    staleness.mark_stale([YEAR])
     # Called as a worker would (not eagerly), right after a change: it waits.
     assert tasks.recompute_stale_year.run(YEAR) == "wait"
     assert len(sent) == 1 and 0 < sent[0]["countdown"] <= 60
@@ -103,7 +106,7 @@ def test_the_debounced_task_reschedules_itself_while_changes_go_on(sector, sent)
 
 
 def test_the_debounced_task_computes_once_quiet_and_then_skips(sector, sent):
-    services.mark_stale([YEAR])
+    staleness.mark_stale([YEAR])
     FigureYear.objects.update(changed_at=timezone.now() - timedelta(hours=1))
     assert tasks.recompute_stale_year.run(YEAR) == "compute"
     assert _total(sector["a"]) == 17
@@ -117,7 +120,7 @@ def test_the_debounced_task_computes_once_quiet_and_then_skips(sector, sent):
 def test_registration_recomputes_the_figures(
     client_for, registrar_a, location_a, sector, django_capture_on_commit_callbacks
 ):
-    services.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
     assert _total(sector["a"]) == 17
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(registrar_a).post(
@@ -145,7 +148,7 @@ def test_registration_succeeds_when_the_broker_is_down(
     caplog,
     django_capture_on_commit_callbacks,
 ):
-    services.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(registrar_a).post(
             "/api/v1/incidents/",
@@ -172,7 +175,7 @@ def test_a_failing_stale_mark_never_breaks_the_caller(sector, monkeypatch, caplo
     def broken(*args, **kwargs):
         raise OperationalError("database is gone")
 
-    monkeypatch.setattr(services, "mark_stale", broken)
+    monkeypatch.setattr(staleness, "mark_stale", broken)
     incidents_changed.send(sender=None, school_years={YEAR})
     assert "could not mark figures stale" in caplog.text
 
@@ -206,7 +209,7 @@ def retries_run_eagerly():
 
 
 def test_a_lost_database_connection_is_retried(sector, monkeypatch, retries_run_eagerly):
-    real = services.compute_school_year
+    real = engine.compute_school_year
     calls = []
 
     def flaky(*args, **kwargs):
@@ -215,8 +218,8 @@ def test_a_lost_database_connection_is_retried(sector, monkeypatch, retries_run_
             raise OperationalError("server closed the connection unexpectedly")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "compute_school_year", flaky)
-    job = services.create_job(YEAR, reason="api")
+    monkeypatch.setattr(compute, "compute_school_year", flaky)
+    job = engine.create_job(YEAR, reason="api")
     tasks.compute_figures.apply(kwargs={"school_year": YEAR, "job_id": str(job.pk)})
     job.refresh_from_db()
     assert (job.status, job.attempts, job.retried, job.error) == (JobStatus.DONE, 2, True, "")
@@ -227,8 +230,8 @@ def test_a_job_is_failed_after_the_last_retry(sector, monkeypatch, retries_run_e
     def down(*args, **kwargs):
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(services, "compute_school_year", down)
-    job = services.create_job(YEAR, reason="api")
+    monkeypatch.setattr(compute, "compute_school_year", down)
+    job = engine.create_job(YEAR, reason="api")
     result = tasks.compute_figures.apply(kwargs={"school_year": YEAR, "job_id": str(job.pk)})
     assert result.state == "FAILURE"
     job.refresh_from_db()
@@ -238,15 +241,15 @@ def test_a_job_is_failed_after_the_last_retry(sector, monkeypatch, retries_run_e
 
 
 def test_redelivery_after_a_dead_worker_reruns_the_job_once(sector):
-    services.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
     undisturbed = sorted(
         InstitutionRate.objects.filter(figure_set__status=FigureSetStatus.CURRENT).values_list(
             "institution_id", "group", "victim_role", "count", "rate"
         )
     )
-    job = services.create_job(YEAR, reason="api")
+    job = engine.create_job(YEAR, reason="api")
     # The first delivery started, wrote half a set and the worker was killed.
-    services.start_job(job.pk)
+    engine.start_job(job.pk)
     FigureSet.objects.create(school_year=YEAR, job=job)
     FigureSet.objects.filter(status=FigureSetStatus.BUILDING).update(
         created_at=timezone.now() - timedelta(hours=2)
@@ -274,8 +277,8 @@ def test_a_non_database_error_fails_the_job_without_retrying(sector, monkeypatch
     def boom(*args, **kwargs):
         raise ZeroDivisionError("bug")
 
-    monkeypatch.setattr(services, "compute_school_year", boom)
-    job = services.create_job(YEAR, reason="api")
+    monkeypatch.setattr(compute, "compute_school_year", boom)
+    job = engine.create_job(YEAR, reason="api")
     with pytest.raises(ZeroDivisionError):
         tasks.compute_figures.apply(kwargs={"school_year": YEAR, "job_id": str(job.pk)})
     job.refresh_from_db()
@@ -284,11 +287,11 @@ def test_a_non_database_error_fails_the_job_without_retrying(sector, monkeypatch
 
 def test_abandoned_jobs_are_marked_failed(db, settings):
     settings.CELERY_TASK_TIME_LIMIT = 60
-    job = services.create_job(YEAR, reason="api")
+    job = engine.create_job(YEAR, reason="api")
     FigureJob.objects.filter(pk=job.pk).update(
         status=JobStatus.RUNNING, updated_at=timezone.now() - timedelta(minutes=5)
     )
-    assert services.fail_abandoned_jobs() == 1
+    assert jobs.fail_abandoned_jobs() == 1
     job.refresh_from_db()
     assert (job.status, job.error) == (JobStatus.FAILED, "abandoned")
 
@@ -297,7 +300,7 @@ def test_abandoned_jobs_are_marked_failed(db, settings):
 
 
 def test_nightly_run_computes_stale_and_never_computed_years(sector, monkeypatch):
-    monkeypatch.setattr(services, "school_year_of", lambda day: "2023-2024")
+    monkeypatch.setattr(staleness, "school_year_of", lambda day: "2023-2024")
     years = tasks.compute_all_figures.apply().result
     assert years == ["2022-2023", "2023-2024"]
     assert set(

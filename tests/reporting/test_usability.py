@@ -7,8 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent
-from reporting import queries, services, stats, usability
+from reporting import engine, groups, queries, stats, tasks, usability
 from reporting.choices import FigureSetStatus
+from reporting.engine import rows
 from reporting.models import FigureSet, FigureYear, InstitutionRate, SectorRate, UnusableYear
 
 from .conftest import YEAR
@@ -25,7 +26,7 @@ def _sector_total():
 
 
 def test_marking_excludes_the_institution_year_from_the_sector(sector, coordinator_a):
-    services.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
     before = _sector_total()
     assert before.institutions == 3  # A, B and D (C has no student count)
 
@@ -74,13 +75,13 @@ def test_marking_excludes_the_institution_year_from_the_sector(sector, coordinat
 
 
 def test_the_reason_text_of_the_exclusion(sector):
-    assert "niet bruikbaar" in queries._reason_text(services.EXCLUDED_MARKED_UNUSABLE)
+    assert "niet bruikbaar" in queries._reason_text(groups.EXCLUDED_MARKED_UNUSABLE)
 
 
 def test_marking_marks_the_year_stale_in_the_same_transaction(sector, administrator, monkeypatch):
     # Without a recomputation (as with a real worker, which runs after the debounce).
-    monkeypatch.setattr(services, "_enqueue_recomputation", lambda school_year: True)
-    services.compute_school_year(YEAR)
+    monkeypatch.setattr(tasks, "_enqueue_recomputation", lambda school_year: True)
+    engine.compute_school_year(YEAR)
     usability.mark_unusable(
         actor=administrator, institution=sector["b"], school_year=YEAR, reason="Proef"
     )
@@ -133,17 +134,17 @@ def test_a_reason_and_a_valid_year_are_required(sector, coordinator_a, school_ye
 def test_compute_rows_excludes_unusable_institutions_without_the_database():
     """The pure part of the job: an unusable institution with a denominator is excluded
     with its own reason and leaves the sector statistics."""
-    groups = services.GroupTable(
-        groups=[services.Group("total", "total")],
+    table = groups.GroupTable(
+        groups=[groups.Group("total", "total")],
         type_index={1: 0},
         matrix=__import__("numpy").ones((1, 1), dtype="int64"),
         taxonomy_version="T",
     )
-    computed = services.compute_rows(
+    computed = rows.compute_rows(
         school_year=YEAR,
         figure_set_id=1,
         computed_at=None,
-        groups=groups,
+        groups=table,
         aggregate=[(10, 1, "student", 4), (11, 1, "staff", 6), (12, 1, "student", 3)],
         students={10: 1000, 11: 2000, 12: 500},
         institution_ids=[10, 11, 12],

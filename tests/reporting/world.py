@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from incidents.choices import InstitutionKind, Region, Status
-from reporting import services
+from reporting import engine
 from tests.factories import InstitutionFactory, LocationFactory
 
 from .conftest import add_incidents, set_score, set_students
@@ -93,6 +93,6 @@ def build_world(institution_a, institution_b, location_a, location_b) -> dict:
         set_score(inst, "mo", 2022, mo)
         institutions[brin] = inst
         locations[brin] = location
-    services.compute_school_year(PREVIOUS)
-    services.compute_school_year(YEAR)
+    engine.compute_school_year(PREVIOUS)
+    engine.compute_school_year(YEAR)
     return {"institutions": institutions, "locations": locations}

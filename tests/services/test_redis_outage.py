@@ -28,7 +28,7 @@ import redis as redis_client
 from django.db import connection
 
 from incidents.models import Institution
-from reporting import services
+from reporting import engine
 from reporting.models import FigureSet, FigureYear
 from tests.reporting.conftest import set_students
 from tests.services import summary
@@ -123,7 +123,7 @@ def _seed() -> Actors:
     coordinator = get_user_model().objects.get(username="outage-coordinator-a")
     coordinator.set_password(PASSWORD)
     coordinator.save()
-    services.compute_school_year(YEAR)
+    engine.compute_school_year(YEAR)
     return actors
 
 

@@ -6,7 +6,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from miv.schoolyear import parse_school_year
-from reporting import services
+from reporting import engine
 from reporting.choices import JobReason
 
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, school_years=None, **options):
-        years = school_years or services.known_school_years()
+        years = school_years or engine.known_school_years()
         for year in years:
             try:
                 parse_school_year(year)
@@ -32,9 +32,9 @@ class Command(BaseCommand):
             self.stdout.write("No school years with data.")
             return
         for year in years:
-            job = services.create_job(year, reason=JobReason.COMMAND)
+            job = engine.create_job(year, reason=JobReason.COMMAND)
             started = time.perf_counter()
-            figure_set = services.run_job(job.pk)
+            figure_set = engine.run_job(job.pk)
             elapsed = time.perf_counter() - started
             excluded = len(figure_set.excluded)
             self.stdout.write(

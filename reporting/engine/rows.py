@@ -1,0 +1,290 @@
+"""The computation proper: the year's counts aggregated in the database and rolled up to
+every group, and the rows of rates, sector summaries and correlations.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import repeat
+
+import numpy as np
+from django.db import connection
+from django.db.models import Count
+
+from incidents.models import Incident
+
+from .. import stats
+from ..choices import ScoreSource, VictimGroup
+from ..correlations import correlate_groups
+from ..groups import (
+    EXCLUDED_MARKED_UNUSABLE,
+    EXCLUDED_NO_STUDENT_COUNT,
+    EXCLUDED_ZERO_STUDENTS,
+    VICTIM_GROUPS,
+    GroupTable,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Computed:
+    """The result of the in-memory part of the computation, ready to be written."""
+
+    rate_rows: list[tuple] = field(default_factory=list)
+    sector_rows: list[tuple] = field(default_factory=list)
+    correlation_rows: list[tuple] = field(default_factory=list)
+    excluded: list[dict] = field(default_factory=list)
+    incidents_counted: int = 0
+    institutions_included: int = 0
+
+
+RATE_COLUMNS = (
+    "figure_set_id",
+    "institution_id",
+    "school_year",
+    "level",
+    "group",
+    "victim_role",
+    "count",
+    "students",
+    "rate",
+    "ci_low",
+    "ci_high",
+    "method",
+    "taxonomy_version",
+    "computed_at",
+)
+SECTOR_COLUMNS = (
+    "figure_set_id",
+    "school_year",
+    "level",
+    "group",
+    "victim_role",
+    "institutions",
+    "mean_rate",
+    "mean_ci_low",
+    "mean_ci_high",
+    "mean_method",
+    "pooled_count",
+    "pooled_students",
+    "pooled_rate",
+    "pooled_ci_low",
+    "pooled_ci_high",
+    "pooled_method",
+    "median",
+    "min_rate",
+    "max_rate",
+    "confidence_level",
+    "excluded",
+    "taxonomy_version",
+    "computed_at",
+)
+CORRELATION_COLUMNS = (
+    "figure_set_id",
+    "school_year",
+    "level",
+    "group",
+    "victim_role",
+    "source",
+    "survey_year",
+    "status",
+    "n",
+    "pearson_r",
+    "pearson_p",
+    "pearson_ci_low",
+    "pearson_ci_high",
+    "spearman_rho",
+    "spearman_p",
+    "confidence_level",
+    "rate_median",
+    "score_median",
+    "flagged",
+    "computed_at",
+)
+
+
+def aggregate_counts(school_year: str) -> list[tuple[int, int, str, int]]:
+    """``(institution_id, incident_type_id, victim_role, count)`` of the year's counted
+    incidents: the one GROUP BY the figures are built from."""
+    query = (
+        Incident.objects.counted()
+        .filter(school_year=school_year)
+        .values_list("institution_id", "incident_type_id", "victim_role")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    # The ORM builds the query; the rows are fetched raw, because per-row conversion of
+    # the ORM would cost a noticeable share of the aggregate itself.
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _victim_index(role: str) -> int:
+    # Columns of the aggregate cube: student, staff, everyone else (visitor, none, unknown).
+    return {"student": 0, "staff": 1}.get(role, 2)
+
+
+def compute_rows(
+    *,
+    school_year: str,
+    figure_set_id: int,
+    computed_at: datetime,
+    groups: GroupTable,
+    aggregate: list[tuple[int, int, str, int]],
+    students: dict[int, int],
+    institution_ids: Iterable[int],
+    scores: dict[str, tuple[int | None, dict[int, float]]],
+    level: float = stats.DEFAULT_LEVEL,
+    unusable: Iterable[int] = (),
+) -> Computed:
+    """All rows of a figure set, from the aggregate. No queries.
+
+    ``students``: the denominators; ``institution_ids``: every institution that should
+    appear (with rates, or in the excluded list); ``scores``: per source the survey year
+    used and the scores of that survey; ``unusable``: institutions whose year is marked not
+    usable (left out like those without a denominator).
+    """
+    out = Computed()
+    unusable = set(unusable)
+    all_ids = sorted(set(institution_ids) | {row[0] for row in aggregate})
+    position = {inst: i for i, inst in enumerate(all_ids)}
+    n_types, n_groups = groups.matrix.shape
+
+    # The cube institution × type × (student, staff, other), then the roll-up to groups.
+    cube = np.zeros((len(all_ids), n_types, 3), dtype=np.int64)
+    for institution_id, type_id, role, n in aggregate:
+        cube[position[institution_id], groups.type_index[type_id], _victim_index(role)] += n
+    by_group = np.einsum("itr,tg->igr", cube, groups.matrix)  # institutions × groups × 3
+    # victim role all / student / staff
+    counts = np.stack([by_group.sum(axis=2), by_group[:, :, 0], by_group[:, :, 1]], axis=2)
+    out.incidents_counted = int(cube.sum())
+
+    included = [inst for inst in all_ids if students.get(inst, 0) > 0 and inst not in unusable]
+    for inst in all_ids:
+        if students.get(inst, 0) > 0 and inst not in unusable:
+            continue
+        if inst in unusable:
+            reason = EXCLUDED_MARKED_UNUSABLE
+        elif inst in students:
+            reason = EXCLUDED_ZERO_STUDENTS
+        else:
+            reason = EXCLUDED_NO_STUDENT_COUNT
+        out.excluded.append(
+            {
+                "institution_id": inst,
+                "reason": reason,
+                "count": int(counts[position[inst], 0, 0]),
+            }
+        )
+    out.institutions_included = k = len(included)
+    rows_idx = np.array([position[inst] for inst in included], dtype=np.int64)
+    inc_counts = counts[rows_idx] if k else np.zeros((0, n_groups, 3), dtype=np.int64)
+    denominators = np.array([students[inst] for inst in included], dtype=np.int64)
+
+    levels = np.array([g.level for g in groups.groups], dtype=object)
+    codes = np.array([g.code for g in groups.groups], dtype=object)
+    roles = np.array([str(r) for r in VICTIM_GROUPS], dtype=object)
+
+    # Institution rows: institution-major, then group, then victim role.
+    if k:
+        rate, low, high = stats.exact_poisson_intervals(
+            inc_counts, denominators.reshape(-1, 1, 1), level
+        )
+        group_idx = np.tile(np.repeat(np.arange(n_groups), 3), k)
+        out.rate_rows = list(
+            zip(
+                repeat(figure_set_id),
+                np.repeat(np.array(included, dtype=np.int64), n_groups * 3).tolist(),
+                repeat(school_year),
+                levels[group_idx].tolist(),
+                codes[group_idx].tolist(),
+                np.tile(roles, k * n_groups).tolist(),
+                inc_counts.reshape(-1).tolist(),
+                np.repeat(denominators, n_groups * 3).tolist(),
+                rate.reshape(-1).tolist(),
+                low.reshape(-1).tolist(),
+                high.reshape(-1).tolist(),
+                repeat(stats.RATE_METHOD),
+                repeat(groups.taxonomy_version),
+                repeat(computed_at),
+                strict=False,
+            )
+        )
+        rates_all = rate[:, :, 0]
+    else:
+        rates_all = np.zeros((0, n_groups))
+
+    # Sector rows, per victim role over all groups at once.
+    for r, role in enumerate(VICTIM_GROUPS):
+        summaries = stats.sector_summaries(inc_counts[:, :, r], denominators, level)
+        for g, summary in enumerate(summaries):
+            group = groups.groups[g]
+            out.sector_rows.append(
+                (
+                    figure_set_id,
+                    school_year,
+                    group.level,
+                    group.code,
+                    str(role),
+                    summary.k,
+                    summary.mean_rate,
+                    summary.mean_ci_low,
+                    summary.mean_ci_high,
+                    summary.mean_method,
+                    summary.pooled_count,
+                    summary.pooled_students,
+                    summary.pooled_rate,
+                    summary.pooled_ci_low,
+                    summary.pooled_ci_high,
+                    summary.pooled_method,
+                    summary.median,
+                    summary.min,
+                    summary.max,
+                    level,
+                    out.excluded,
+                    groups.taxonomy_version,
+                    computed_at,
+                )
+            )
+
+    # Correlations with the survey scores (victim role "all"), every group at once.
+    for source in ScoreSource.values:
+        survey_year, source_scores = scores.get(source, (None, {}))
+        point_rows = [i for i, inst in enumerate(included) if inst in source_scores]
+        point_ids = [included[i] for i in point_rows]
+        x = rates_all[point_rows, :] if point_rows else np.zeros((0, n_groups))
+        y = np.array([source_scores[inst] for inst in point_ids], dtype=np.float64)
+        results = correlate_groups(x, y, point_ids, survey_year is not None, level)
+        for g, result in enumerate(results):
+            group = groups.groups[g]
+            out.correlation_rows.append(
+                (
+                    figure_set_id,
+                    school_year,
+                    group.level,
+                    group.code,
+                    str(VictimGroup.ALL),
+                    source,
+                    survey_year,
+                    result.status,
+                    result.n,
+                    result.pearson_r,
+                    result.pearson_p,
+                    result.pearson_ci_low,
+                    result.pearson_ci_high,
+                    result.spearman_rho,
+                    result.spearman_p,
+                    level,
+                    result.rate_median,
+                    result.score_median,
+                    result.flagged,
+                    computed_at,
+                )
+            )
+    return out
