@@ -1,6 +1,7 @@
 """Recompute figures when their inputs change: incidents (registration, change, withdrawal),
 student counts and survey scores. Connected in ``ReportingConfig.ready``."""
 
+from django.core.signals import request_finished, request_started
 from django.dispatch import receiver
 
 from incidents.signals import incidents_changed
@@ -28,3 +29,14 @@ def figure_inputs_changed_receiver(sender, school_years=None, **kwargs) -> None:
         tasks.note_inputs_changed(set(school_years), onwards=True)
     else:
         tasks.note_inputs_changed(set(school_years))
+
+
+@receiver(request_started, dispatch_uid="reporting.request_started")
+def request_started_receiver(sender, **kwargs) -> None:
+    tasks.start_request()
+
+
+@receiver(request_finished, dispatch_uid="reporting.request_finished")
+def request_finished_receiver(sender, **kwargs) -> None:
+    # After the response: the embedded default's recomputation, never inside a request.
+    tasks.finish_request()

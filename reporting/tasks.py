@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from contextvars import ContextVar
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -149,10 +150,40 @@ def schedule_recomputation(school_year: str) -> bool:
     return staleness.claim_recomputation(school_year) and _enqueue_recomputation(school_year)
 
 
+# Years whose eager recomputation waits for the end of the current request (None: not in a
+# request). Set and run by ``reporting.receivers`` on request_started / request_finished.
+_after_response: ContextVar[set[str] | None] = ContextVar("miv_after_response", default=None)
+
+
+def start_request() -> None:
+    _after_response.set(set())
+
+
+def finish_request() -> None:
+    """The response has been sent: run the recomputations the request deferred."""
+    pending = _after_response.get()
+    _after_response.set(None)
+    for school_year in sorted(pending or ()):
+        _send_recomputation(school_year)
+
+
 def _enqueue_recomputation(school_year: str) -> bool:
-    """Send the debounced recomputation that was claimed for ``school_year``. A broker that
-    is down is logged and tolerated: the year stays stale and the nightly run (or the next
-    change) recomputes it."""
+    """Send the debounced recomputation that was claimed for ``school_year``.
+
+    In the embedded default (tasks run eagerly, in-process) sending *is* computing, so
+    inside a web request it is deferred until the response has been sent: a registration
+    never waits for the figures. With a broker the message is sent at once, delayed by the
+    debounce period."""
+    pending = _after_response.get()
+    if pending is not None and recompute_stale_year.app.conf.task_always_eager:
+        pending.add(school_year)
+        return True
+    return _send_recomputation(school_year)
+
+
+def _send_recomputation(school_year: str) -> bool:
+    """A broker that is down is logged and tolerated: the year stays stale and the nightly
+    run (or the next change) recomputes it."""
     try:
         send(recompute_stale_year, args=[school_year], countdown=timing.debounce_seconds())
     except Exception:  # noqa: BLE001 - any broker failure; registration must go on
