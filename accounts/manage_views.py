@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from incidents.choices import Role
 from incidents.models import Institution, Location, Membership
-from incidents.roles import is_administrator, is_coordinator
+from incidents.roles import is_administrator
 from miv.errors import DomainError
 
 from . import locations as location_services
@@ -33,22 +33,10 @@ from . import members as member_services
 from .forms import InviteForm, LocationForm, MemberForm, NamedAccessForm, ResearcherInviteForm
 from .mail import send_invitation
 from .models import AuditEvent, Invitation
+from .permissions import manager_required
 
 logger = logging.getLogger(__name__)
 HISTORY_SHOWN = 50
-
-
-def manager_required(view):
-    """Coordinators and administrators; anyone else who is logged in gets 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not (is_administrator(request.user) or is_coordinator(request.user)):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def administrator_required(view):

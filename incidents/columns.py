@@ -16,6 +16,9 @@ to the files is adding one column here:
 Cells a spreadsheet would run as a formula are escaped on export
 (:func:`miv.csvfiles.escape_formula`) and refused unescaped on import; both happen in the
 writers and the import driver, not per column.
+
+Size (just over 500 lines): one class per column of the interchange format, each
+reading, cleaning and writing itself; adding a field is one class here.
 """
 
 from __future__ import annotations

@@ -26,6 +26,10 @@ Validation here is the bulk equivalent of ``Incident.clean()`` (dates not in the
 not before 2000, active type and location for new choices, field lengths and choices):
 running ``full_clean()`` per row would cost several queries per row. The writes are in
 :mod:`incidents.import_writes`.
+
+Size (just over 500 lines): one driver over the columns of :mod:`incidents.columns` plus
+the two small importers of DUO counts and locations that share its parsing and its
+all-or-nothing rule.
 """
 
 from __future__ import annotations

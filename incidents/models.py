@@ -3,6 +3,10 @@
 Who may see what is decided in exactly one place: the ``visible_to`` / ``registrable_by``
 queryset methods below. Every view, filter choice, export and API endpoint starts from
 them.
+
+Size (over 500 lines, on purpose): Django's one models module per app; the scoping
+querysets live beside the models they scope, so the one place that decides who sees what
+stays one place.
 """
 
 import secrets

@@ -30,7 +30,8 @@ from openpyxl.styles import Font
 
 from incidents.models import Institution
 from miv.csvfiles import escape_formula
-from reporting.exports import Column, ExportPart, ExportTable
+from reporting.export_files import Column, ExportTable
+from reporting.exports import ExportPart
 
 from .answers import Answers, missing, visibility
 from .definition import NO_ITEM, Questionnaire

@@ -72,6 +72,10 @@ Known limits (documented, not modelled here)
 * **Collusion and outside knowledge.** Two readers who pool what each knows (two
   coordinators) are not modelled; nor is knowledge from outside MIV. Pseudonyms do not
   hide identity from someone who can match exact DUO student counts.
+
+Size (over 500 lines, on purpose): the disclosure rules are one argument, from the
+threshold k to the limits above; split, a reader would have to hold two modules to
+check one rule.
 """
 
 from __future__ import annotations

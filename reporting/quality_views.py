@@ -11,11 +11,8 @@ registrations only, never an incident's text.
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,8 +22,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import AuditEvent
+from accounts.permissions import manager_required
 from incidents.models import Incident, Institution
-from incidents.roles import is_administrator, is_coordinator
+from incidents.roles import is_administrator
 from miv.schoolyear import parse_school_year, school_year_of
 
 from . import quality_data, usability
@@ -34,19 +32,6 @@ from .forms import UnusableYearForm
 from .models import StudentCount, UnusableYear
 
 HISTORY_SHOWN = 20
-
-
-def quality_required(view):
-    """Coordinators and administrators; anyone else who is logged in gets 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not (is_administrator(request.user) or is_coordinator(request.user)):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _institution(request: HttpRequest, brin: str) -> Institution:
@@ -78,7 +63,7 @@ def _valid_year(value: str) -> bool:
 
 @never_cache
 @require_GET
-@quality_required
+@manager_required
 def index(request: HttpRequest) -> HttpResponse:
     institutions = Institution.objects.manageable_by(request.user).order_by("name")
     if not is_administrator(request.user) and institutions.count() == 1:
@@ -120,7 +105,7 @@ def _page(request, institution, school_year, *, form=None) -> HttpResponse:
 
 @never_cache
 @require_GET
-@quality_required
+@manager_required
 def quality_page(request: HttpRequest, brin: str) -> HttpResponse:
     institution = _institution(request, brin)
     years = school_years_offered(institution)
@@ -138,7 +123,7 @@ def _back(institution: Institution, school_year: str) -> HttpResponse:
 
 @never_cache
 @require_POST
-@quality_required
+@manager_required
 def mark_unusable(request: HttpRequest, brin: str, school_year: str) -> HttpResponse:
     institution = _institution(request, brin)
     if not _valid_year(school_year):
@@ -170,7 +155,7 @@ def mark_unusable(request: HttpRequest, brin: str, school_year: str) -> HttpResp
 
 @never_cache
 @require_POST
-@quality_required
+@manager_required
 def mark_usable(request: HttpRequest, brin: str, school_year: str) -> HttpResponse:
     institution = _institution(request, brin)
     if not _valid_year(school_year):

@@ -20,6 +20,10 @@ Five things are computed, each always labelled with its method:
 Every function has a vectorised form (many groups at once), used by the figures job, and
 a scalar form built on it, so there is one implementation to test. Results never contain
 NaN or infinity: what cannot be computed is ``None`` with a status saying why.
+
+Size (over 500 lines, on purpose): every statistic of the report with its vectorised and
+scalar form and the decision it takes; pure and tested per function against independent
+values, it reads as a reference, not as a flow.
 """
 
 from __future__ import annotations

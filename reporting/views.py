@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET
 from incidents.models import Institution
 from incidents.roles import coordinator_institution_ids, is_administrator
 
-from . import charts, dashboards, exports, queries, research
+from . import charts, dashboards, export_files, exports, queries, research
 from .access import figure_viewer
 
 BRIN = re.compile(r"^[0-9]{2}[A-Z]{2}$")
@@ -179,7 +179,7 @@ def figure_data(
     # The figures' tables name their columns for people only: their labels are the header.
     table = exports.ExportTable(figure, figure, [exports.Column(h, h) for h in header], rows)
     response = HttpResponse(
-        exports.csv_bytes(table, for_excel=True), content_type="text/csv; charset=utf-8"
+        export_files.csv_bytes(table, for_excel=True), content_type="text/csv; charset=utf-8"
     )
     name = f"miv-figuur-{figure}-{choice.school_year}-{choice.group}-{choice.victim_role}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -258,7 +258,7 @@ def export_download(request: HttpRequest) -> HttpResponse:
     table = params.get("table") or ""
     # A table is a CSV download; without one, XLSX unless CSV (a zip) is asked for.
     fmt = params.get("format") or ("csv" if table else "xlsx")
-    if fmt not in exports.FORMATS:
+    if fmt not in export_files.FORMATS:
         return _bad_export(request, _("Kies CSV of Excel (XLSX)."))
     if table and (fmt != "csv" or table not in exports.table_keys()):
         return _bad_export(request, _("Kies een van de tabellen."))
@@ -274,22 +274,22 @@ def export_download(request: HttpRequest) -> HttpResponse:
     stem = exports.file_stem(institution, school_year)
     if fmt == "xlsx":
         buffer = io.BytesIO()
-        exports.write_xlsx(tables, buffer)
+        export_files.write_xlsx(tables, buffer)
         buffer.seek(0)
         return FileResponse(
             buffer,
             as_attachment=True,
             filename=f"{stem}.xlsx",
-            content_type=exports.XLSX_CONTENT_TYPE,
+            content_type=export_files.XLSX_CONTENT_TYPE,
         )
     if table:
         response = HttpResponse(
-            exports.csv_bytes(tables[0]), content_type="text/csv; charset=utf-8"
+            export_files.csv_bytes(tables[0]), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="{stem}-{table}.csv"'
         return response
     buffer = io.BytesIO()
-    exports.write_zip(tables, buffer, stem)
+    export_files.write_zip(tables, buffer, stem)
     buffer.seek(0)
     return FileResponse(
         buffer, as_attachment=True, filename=f"{stem}-csv.zip", content_type="application/zip"

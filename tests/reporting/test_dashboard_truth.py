@@ -16,7 +16,8 @@ from django.test import Client
 from scipy import stats as scipy_stats
 
 from miv import clock
-from reporting import charts, dashboards, groups
+from reporting import charts, groups
+from reporting.dashboards import scatter
 from reporting.models import InstitutionRate, SectorRate
 
 from .world import PREVIOUS, YEAR, build_world
@@ -166,7 +167,7 @@ def test_scatter_statistics_over_the_published_points_name_the_exclusions():
             for i, (rate, score) in enumerate(zip(rates, scores, strict=True))
         ],
     }
-    dashboards._published_points_only("job", data)
+    scatter._published_points_only("job", data)
     r, p = scipy_stats.pearsonr(rates, scores)
     rho, _ = scipy_stats.spearmanr(rates, scores)
     assert data["n"] == 8 and data["excluded"] == 2

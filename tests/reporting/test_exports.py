@@ -20,7 +20,7 @@ from incidents.choices import Status
 from incidents.columns import LIST, LIST_COLUMNS
 from incidents.exporters import write_incidents_csv
 from incidents.models import Incident
-from reporting import exports
+from reporting import export_files, exports
 from reporting.models import InstitutionRate, SectorRate
 from tests.factories import IncidentFactory, LocationFactory
 
@@ -150,9 +150,9 @@ def test_the_trend_has_the_earlier_years(world, institution_a):
 def test_xlsx_opens_and_holds_the_same_numbers_as_the_csv(world, institution_a):
     tables = exports.yearly_tables(institution_a, YEAR)
     xlsx = io.BytesIO()
-    exports.write_xlsx(tables, xlsx)
+    export_files.write_xlsx(tables, xlsx)
     archive = io.BytesIO()
-    exports.write_zip(tables, archive, "miv-25LJ-2022-2023")
+    export_files.write_zip(tables, archive, "miv-25LJ-2022-2023")
     csvs = read_zip(archive.getvalue())
     # Issue 17: machine names for sheets and files, and a codebook beside the tables.
     assert sorted(csvs) == [
@@ -198,10 +198,10 @@ def test_text_cells_are_escaped_in_both_formats(world, institution_a):
     location = LocationFactory(institution=institution_a, code="EQ", name="=HYPERLINK(1)")
     IncidentFactory(location=location, occurred_on=date(2023, 1, 10))
     tables = exports.yearly_tables(institution_a, YEAR, tables=["delivery"])
-    text = exports.csv_bytes(tables[0]).decode("utf-8-sig")
+    text = export_files.csv_bytes(tables[0]).decode("utf-8-sig")
     assert "'=HYPERLINK(1)" in text
     xlsx = io.BytesIO()
-    exports.write_xlsx(tables, xlsx)
+    export_files.write_xlsx(tables, xlsx)
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.getvalue())).active
     cells = [c for row in sheet.iter_rows() for c in row if c.value == "'=HYPERLINK(1)"]
     assert cells and all(c.data_type == "s" for c in cells)
@@ -311,7 +311,7 @@ def test_coordinator_downloads_the_own_institution(world, coordinator_a):
     assert b"25LJ" in page.content and b"30RR" not in page.content
     response = client.get(DOWNLOAD, {"institution": "25LJ", "school_year": YEAR, "format": "xlsx"})
     assert response.status_code == 200
-    assert response["Content-Type"] == exports.XLSX_CONTENT_TYPE
+    assert response["Content-Type"] == export_files.XLSX_CONTENT_TYPE
     assert 'filename="miv-25LJ-2022-2023.xlsx"' in response["Content-Disposition"]
     workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     assert len(workbook.sheetnames) == 5  # + policy (issue 15) + codebook (issue 17)
@@ -449,7 +449,7 @@ def test_formula_cells_are_escaped_in_csv_and_xlsx(listed, coordinator_a):
     assert row["measures"] == "'+31 belde"
     response = client.get("/incidents/export.xlsx")
     assert response.status_code == 200
-    assert response["Content-Type"] == exports.XLSX_CONTENT_TYPE
+    assert response["Content-Type"] == export_files.XLSX_CONTENT_TYPE
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     values = list(sheet.iter_rows(values_only=True))
     assert list(values[0]) == LIST_COLUMNS  # issue 17: + reference, status

@@ -19,7 +19,7 @@ from scipy import stats as scipy_stats
 from incidents.choices import Role, Status
 from incidents.models import Incident
 from miv import clock
-from reporting import engine, exports
+from reporting import engine, export_files, exports
 from tests.factories import MembershipFactory, UserFactory
 
 from .conftest import add_incidents
@@ -210,7 +210,7 @@ def test_the_trend_of_a_running_year_adds_the_same_period_of_earlier_years(
 def test_the_running_year_export_files_carry_the_period(world, running, institution_a):
     tables = exports.yearly_tables(institution_a, YEAR, tables=["rates", "trend"])
     buffer = io.BytesIO()
-    exports.write_zip(tables, buffer, "export")
+    export_files.write_zip(tables, buffer, "export")
     files = read_zip(buffer.getvalue())
     rates = next(rows for name, rows in files.items() if name.endswith("rates.csv"))
     assert rates[0][:3] == ["school_year", "period", "through"]

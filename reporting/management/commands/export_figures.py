@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone, translation
 
 from miv.schoolyear import school_year_from_start, school_year_of
-from reporting import exports
+from reporting import export_files, exports
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--school-year", help="e.g. 2024-2025 (default: the last complete school year)"
         )
-        parser.add_argument("--format", required=True, choices=exports.FORMATS)
+        parser.add_argument("--format", required=True, choices=export_files.FORMATS)
         parser.add_argument("--output", required=True, help="file to write")
         parser.add_argument(
             "--table",
@@ -56,13 +56,13 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
             if format == "xlsx":
                 with path.open("wb") as fileobj:
-                    exports.write_xlsx(tables, fileobj)
+                    export_files.write_xlsx(tables, fileobj)
             elif table:
                 with path.open("w", encoding="utf-8", newline="") as fileobj:
-                    exports.write_csv(tables[0], fileobj)
+                    export_files.write_csv(tables[0], fileobj)
             else:
                 with path.open("wb") as fileobj:
-                    exports.write_zip(tables, fileobj, exports.file_stem(found, school_year))
+                    export_files.write_zip(tables, fileobj, exports.file_stem(found, school_year))
         rows = sum(len(t.rows) for t in tables)
         self.stdout.write(
             f"Wrote {path} ({format}, {len(tables)} table(s), {rows} rows) for "
