@@ -190,20 +190,24 @@ def integer_ranges(
     known: Iterable[Key] = (),
     decimals: int = MEAN_DECIMALS,
     settled: Callable[[Key, int, int], bool] | None = None,
+    only: Iterable[Key] | None = None,
 ) -> Ranges:
     """The feasible integer range of each withheld cell (not ``known``) for a reader who
-    knows ``known``.
+    knows ``known``; with ``only``, of those cells alone (the model is the same).
 
     ``settled(key, lo, hi)``: a cell whose range *seen so far* in solutions already
     satisfies it gets no solves of its own (its reported range is then what was seen, a
     sub-range of the true one). Without it every range is exact."""
     withheld_set = frozenset(withheld)
     known_set = frozenset(known)
-    model = _Model(table, withheld_set, known_set, decimals)
-    targets = [key for key in model.keys if key in withheld_set]
-    n = len(model.keys)
+    asked = None if only is None else frozenset(only)
+    targets = [
+        key for key in sorted((withheld_set - known_set), key=str) if asked is None or key in asked
+    ]
     if not targets:
         return Ranges({})
+    model = _Model(table, withheld_set, known_set, decimals)
+    n = len(model.keys)
     seen_lo = {key: math.inf for key in targets}
     seen_hi = {key: -math.inf for key in targets}
     exact_lo: set[Key] = set()
@@ -220,6 +224,8 @@ def integer_ranges(
     def done(key: Key) -> bool:
         if key in exact_lo and key in exact_hi:
             return True
+        if seen_lo[key] > seen_hi[key]:
+            return False  # no solution seen yet (the solver gave up so far)
         return settled is not None and settled(key, int(seen_lo[key]), int(seen_hi[key]))
 
     # Broad solves first: everything withheld as low, then as high, as possible, then a few
@@ -333,6 +339,14 @@ def secure(
             lines_of[key].append(index)
     added: set[Key] = set()
     exposed: set[Key] = set()
+    # Per reader: the withheld cells at their last audit and the cells it showed protected.
+    # Withholding more only widens the ranges of cells already withheld (every earlier
+    # solution stays feasible with the new unknowns at their true values, and a mean
+    # withheld with its sector cell drops its equation), so while the withheld set grows a
+    # cell shown protected stays protected: later rounds audit only the cells not shown
+    # yet. The outcome is the one of a full audit per round (each audited range is exact
+    # where it matters); the solves are a fraction.
+    shown: dict[frozenset[Key], tuple[frozenset[Key], frozenset[Key]]] = {}
     solves = 0
     rounds = 0
     started = time.monotonic()
@@ -376,8 +390,16 @@ def secure(
             def settled(key: Key, lo: int, hi: int) -> bool:
                 return protected(values[key], lo, hi, k, level)
 
+            before, safe = shown.get(known, (frozenset(), frozenset()))
+            if not withheld >= before:
+                safe = frozenset()  # the suppressions changed, not only grew: audit all
             result = integer_ranges(
-                table, withheld, known=known, decimals=decimals, settled=settled
+                table,
+                withheld,
+                known=known,
+                decimals=decimals,
+                settled=settled,
+                only=withheld - safe,
             )
             solves += result.solves
             narrow = [
@@ -385,6 +407,7 @@ def secure(
                 for key, (lo, hi) in result.ranges.items()
                 if not protected(values[key], lo, hi, k, level)
             ]
+            shown[known] = (withheld, safe | (frozenset(result.ranges) - frozenset(narrow)))
             for key in sorted(narrow, key=lambda key: rank(key, values[key])):
                 choice = [c for c in candidates(lines_of[key], new) if c not in known]
                 if choice:

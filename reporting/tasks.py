@@ -18,7 +18,8 @@ with the imports (fail fast, record it, catch up later).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from celery import Task, shared_task
@@ -165,6 +166,21 @@ def finish_request() -> None:
     _after_response.set(None)
     for school_year in sorted(pending or ()):
         _send_recomputation(school_year)
+
+
+@contextmanager
+def recomputation_deferred() -> Iterator[None]:
+    """Outside a request, a block of many changes (the demo seed) claims each year's
+    recomputation once and runs it when the block ends, not after every change. Where
+    the block computes the years itself, the deferred run finds them current and skips."""
+    token = _after_response.set(set())
+    try:
+        yield
+    finally:
+        pending = _after_response.get()
+        _after_response.reset(token)
+        for school_year in sorted(pending or ()):
+            _send_recomputation(school_year)
 
 
 def _enqueue_recomputation(school_year: str) -> bool:

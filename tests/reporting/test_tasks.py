@@ -2,6 +2,7 @@
 burst), tolerance of a broker that is down, retries after a lost database connection,
 redelivery after a dead worker, the nightly run, the management command and the demo."""
 
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
@@ -332,6 +333,9 @@ def test_seed_demo_computes_the_demo_figures(db):
     from demo.seed import seed_demo
 
     result = seed_demo(today=date(2023, 11, 1))
+    # Each year once: the seed's many changes wait for the end (one publication audit each).
+    per_year = Counter(FigureSet.objects.values_list("school_year", flat=True))
+    assert per_year == dict.fromkeys(result["school_years"], 1)
     current = set(
         FigureSet.objects.filter(status=FigureSetStatus.CURRENT).values_list(
             "school_year", flat=True
