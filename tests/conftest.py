@@ -125,6 +125,22 @@ def _celery_eager(request, settings):
     app.conf.task_always_eager = previous
 
 
+def pytest_sessionfinish(session) -> None:
+    """In a pytest-xdist worker: hand the rows this worker recorded to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["miv_summary"] = [
+            (row.item, row.figure, row.failures) for row in summary.ROWS.values()
+        ]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """In the pytest-xdist controller: collect a finished worker's rows for the table."""
+    for item, figure, failures in getattr(node, "workeroutput", {}).get("miv_summary", []):
+        summary.record(item, figure, failures=failures)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     """The reliability table of issue 7 (``tests/services/summary.py``), in every run that
     recorded a row: the services tests on PostgreSQL, the authorization matrix anywhere."""
