@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from incidents.choices import Role
 from incidents.models import Institution, Location, Membership
-from incidents.roles import is_administrator
+from incidents.roles import is_administrator, manager_required
 from miv.errors import DomainError
 
 from . import locations as location_services
@@ -33,7 +33,6 @@ from . import members as member_services
 from .forms import InviteForm, LocationForm, MemberForm, NamedAccessForm, ResearcherInviteForm
 from .mail import send_invitation
 from .models import AuditEvent, Invitation
-from .permissions import manager_required
 
 logger = logging.getLogger(__name__)
 HISTORY_SHOWN = 50

@@ -1,14 +1,9 @@
 """Who may manage whom: the rules the services enforce (the views show a 404 before)."""
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from incidents.models import Institution, Location, is_administrator
-from incidents.roles import is_coordinator
 
 
 def may_manage(actor, institution: Institution | None) -> bool:
@@ -30,17 +25,3 @@ def check_manage(actor, institution: Institution | None) -> None:
 def check_location(actor, location: Location) -> None:
     if actor is not None and not Location.objects.manageable_by(actor).filter(pk=location.pk):
         raise PermissionDenied(_("U beheert deze vestiging niet."))
-
-
-def manager_required(view):
-    """A page for coordinators and administrators (the people who manage an institution);
-    anyone else who is logged in gets 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not (is_administrator(request.user) or is_coordinator(request.user)):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper

@@ -12,11 +12,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,23 +29,10 @@ from .choices import ImportKind
 from .import_forms import ImportUploadForm, MappingUploadForm, mapping_formset
 from .importers import read_mapping_file, save_mapping
 from .models import ImportJob, Institution, LabelMapping
-from .roles import is_administrator, is_coordinator
+from .roles import manager_required
 
 ERRORS_SHOWN = 500
 EXTRA_ROWS = 3
-
-
-def importer_required(view):
-    """Coordinators and administrators; anyone else who is logged in gets 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not (is_administrator(request.user) or is_coordinator(request.user)):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _job_or_404(request: HttpRequest, pk) -> ImportJob:
@@ -60,7 +44,7 @@ def _job_or_404(request: HttpRequest, pk) -> ImportJob:
 
 @never_cache
 @require_GET
-@importer_required
+@manager_required
 def import_list(request: HttpRequest) -> HttpResponse:
     jobs = ImportJob.objects.visible_to(request.user).select_related("institution", "requested_by")
     institutions = Institution.objects.manageable_by(request.user)
@@ -73,7 +57,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@importer_required
+@manager_required
 def import_new(request: HttpRequest) -> HttpResponse:
     # ?kind=enrolments preselects the kind (the admin's upload links use it).
     initial = {"kind": request.GET["kind"]} if request.GET.get("kind") in ImportKind.values else {}
@@ -106,7 +90,7 @@ def _detail_context(request: HttpRequest, job: ImportJob) -> dict:
 
 @never_cache
 @require_GET
-@importer_required
+@manager_required
 def import_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     job = _job_or_404(request, pk)
     return render(request, "incidents/imports/detail.html", _detail_context(request, job))
@@ -114,7 +98,7 @@ def import_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 @never_cache
 @require_GET
-@importer_required
+@manager_required
 def import_progress(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     """The progress fragment that htmx polls. When the job stops running the whole page is
     reloaded (``HX-Refresh``) to show the summary; without htmx this is the detail page."""
@@ -128,7 +112,7 @@ def import_progress(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 
 @require_POST
-@importer_required
+@manager_required
 def import_confirm(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     job = _job_or_404(request, pk)
     if import_jobs.confirm_job(job):
@@ -139,7 +123,7 @@ def import_confirm(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 
 @require_POST
-@importer_required
+@manager_required
 def import_revalidate(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     job = _job_or_404(request, pk)
     if import_jobs.revalidate_job(job):
@@ -150,7 +134,7 @@ def import_revalidate(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 
 @require_POST
-@importer_required
+@manager_required
 def import_cancel(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     job = _job_or_404(request, pk)
     if import_jobs.cancel_job(job):
@@ -167,7 +151,7 @@ class _Echo:
 
 @never_cache
 @require_GET
-@importer_required
+@manager_required
 def import_errors_csv(request: HttpRequest, pk: uuid.UUID) -> StreamingHttpResponse:
     """Every error of a job as CSV (regel, kolom, melding); messages quote cell values,
     so they are escaped against spreadsheet formulas too."""
@@ -190,7 +174,7 @@ def import_errors_csv(request: HttpRequest, pk: uuid.UUID) -> StreamingHttpRespo
 
 @never_cache
 @require_GET
-@importer_required
+@manager_required
 def mapping_index(request: HttpRequest) -> HttpResponse:
     institutions = Institution.objects.manageable_by(request.user).filter(active=True)
     if institutions.count() == 1:
@@ -224,7 +208,7 @@ def _unmapped_labels(job: ImportJob | None, institution: Institution) -> list[st
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@importer_required
+@manager_required
 def mapping_edit(request: HttpRequest, brin: str) -> HttpResponse:
     institution = get_object_or_404(Institution.objects.manageable_by(request.user), brin=brin)
     queryset = LabelMapping.objects.filter(institution=institution).select_related("incident_type")
@@ -289,7 +273,7 @@ def _mapping_upload(request: HttpRequest, institution: Institution) -> HttpRespo
 
 @never_cache
 @require_GET
-@importer_required
+@manager_required
 def mapping_download(request: HttpRequest, brin: str) -> HttpResponse:
     institution = get_object_or_404(Institution.objects.manageable_by(request.user), brin=brin)
     buffer = io.StringIO()

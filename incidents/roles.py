@@ -1,5 +1,11 @@
 """What a user is, in MIV terms. Cached per request on the user object."""
 
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
 from .choices import Role
 from .models import is_administrator, memberships_of
 
@@ -9,6 +15,7 @@ __all__ = [
     "is_administrator",
     "is_coordinator",
     "is_researcher",
+    "manager_required",
     "memberships_of",
 ]
 
@@ -36,3 +43,18 @@ def coordinator_institution_ids(user) -> set[int]:
 
 def has_any_role(user) -> bool:
     return is_administrator(user) or bool(memberships_of(user))
+
+
+def manager_required(view):
+    """A page for coordinators and administrators (the people who manage an institution:
+    imports, people and locations, registration quality); anyone else who is logged in
+    gets 403, anonymous visitors the login page."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not (is_administrator(request.user) or is_coordinator(request.user)):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper

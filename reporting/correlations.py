@@ -5,11 +5,26 @@ institutions below both medians (possible under-registration). Pure: numpy and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from . import stats
 from .groups import NO_SURVEY
+
+# What a result of :func:`stats.correlations` holds, by name.
+CORRELATION_FIELDS = (
+    "status",
+    "n",
+    "pearson_r",
+    "pearson_p",
+    "pearson_ci_low",
+    "pearson_ci_high",
+    "spearman_rho",
+    "spearman_p",
+)
+# The medians below which an institution is flagged (possible under-registration).
+MEDIANS = ("rate_median", "score_median")
 
 
 @dataclass
@@ -27,6 +42,11 @@ class GroupCorrelation:
     rate_median: float | None = None
     score_median: float | None = None
     flagged: list[dict] = field(default_factory=list)
+
+    def statistics(self) -> dict[str, Any]:
+        """The statistics and the two medians by name (not the flagged institutions):
+        what the stored rows and the readers' answers hold."""
+        return {name: getattr(self, name) for name in (*CORRELATION_FIELDS, *MEDIANS)}
 
 
 def correlate_groups(
@@ -62,14 +82,7 @@ def correlate_groups(
                 ]
         out.append(
             GroupCorrelation(
-                status=result.status,
-                n=result.n,
-                pearson_r=result.pearson_r,
-                pearson_p=result.pearson_p,
-                pearson_ci_low=result.pearson_ci_low,
-                pearson_ci_high=result.pearson_ci_high,
-                spearman_rho=result.spearman_rho,
-                spearman_p=result.spearman_p,
+                **{name: getattr(result, name) for name in CORRELATION_FIELDS},
                 rate_median=rate_median,
                 score_median=score_median,
                 flagged=flagged,

@@ -227,7 +227,7 @@ def _rate_rows(user, institution: Institution, figure_set: FigureSet) -> list[li
     """Rows of the rates table for one set (two queries, by the set's id)."""
     from .access import protection_for
 
-    groups = research_groups()
+    codes = research_groups()
     names = group_names()
     roles = dict(VictimGroup.choices)
     own = {
@@ -235,14 +235,14 @@ def _rate_rows(user, institution: Institution, figure_set: FigureSet) -> list[li
         for r in InstitutionRate.objects.filter(
             figure_set=figure_set,
             institution=institution,
-            group__in=groups,
+            group__in=codes,
             victim_role__in=RESEARCH_VICTIM_ROLES,
         )
     }
     sector = {
         (r.group, r.victim_role): r
         for r in SectorRate.objects.filter(
-            figure_set=figure_set, group__in=groups, victim_role__in=RESEARCH_VICTIM_ROLES
+            figure_set=figure_set, group__in=codes, victim_role__in=RESEARCH_VICTIM_ROLES
         )
     }
     # The sector t-interval follows the disclosure control of the user's view (it would
@@ -252,7 +252,7 @@ def _rate_rows(user, institution: Institution, figure_set: FigureSet) -> list[li
     period = PERIOD_RUNNING if covered["running"] else PERIOD_COMPLETE
     through = covered["through"].isoformat() if covered["through"] else None
     rows = []
-    for group in groups:
+    for group in codes:
         for role in RESEARCH_VICTIM_ROLES:
             mine = own.get((group, role))
             row = sector.get((group, role))

@@ -22,9 +22,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import AuditEvent
-from accounts.permissions import manager_required
 from incidents.models import Incident, Institution
-from incidents.roles import is_administrator
+from incidents.roles import is_administrator, manager_required
 from miv.schoolyear import parse_school_year, school_year_of
 
 from . import quality_data, usability

@@ -343,17 +343,8 @@ def _on_the_fly(row: ScoreCorrelation, source: str, survey_year: int) -> tuple[d
     result = correlations.correlate_groups(rates, values, ids, True, row.confidence_level)[0]
     data = {
         "survey_year": survey_year,
-        "status": result.status,
-        "n": result.n,
-        "pearson_r": result.pearson_r,
-        "pearson_p": result.pearson_p,
-        "pearson_ci_low": result.pearson_ci_low,
-        "pearson_ci_high": result.pearson_ci_high,
-        "spearman_rho": result.spearman_rho,
-        "spearman_p": result.spearman_p,
+        **result.statistics(),
         "confidence_level": row.confidence_level,
-        "rate_median": result.rate_median,
-        "score_median": result.score_median,
         "flagged": result.flagged,
         "computed_at": row.computed_at,
     }

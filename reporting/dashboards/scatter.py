@@ -68,19 +68,7 @@ def _published_points_only(source: str, data: dict[str, Any]) -> None:
             [p["institution_id"] for p in points],
             True,
         )[0]
-        data.update(
-            status=result.status,
-            n=result.n,
-            pearson_r=result.pearson_r,
-            pearson_p=result.pearson_p,
-            pearson_ci_low=result.pearson_ci_low,
-            pearson_ci_high=result.pearson_ci_high,
-            spearman_rho=result.spearman_rho,
-            spearman_p=result.spearman_p,
-            rate_median=result.rate_median,
-            score_median=result.score_median,
-            message=queries.status_message(result.status, source),
-        )
+        data.update(result.statistics(), message=queries.status_message(result.status, source))
         flagged = {f["institution_id"] for f in result.flagged}
         for point in points:
             point["flagged"] = point["institution_id"] in flagged

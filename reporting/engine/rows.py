@@ -18,7 +18,7 @@ from incidents.models import Incident
 
 from .. import stats
 from ..choices import ScoreSource, VictimGroup
-from ..correlations import correlate_groups
+from ..correlations import CORRELATION_FIELDS, MEDIANS, correlate_groups
 from ..groups import (
     EXCLUDED_MARKED_UNUSABLE,
     EXCLUDED_NO_STUDENT_COUNT,
@@ -91,17 +91,9 @@ CORRELATION_COLUMNS = (
     "victim_role",
     "source",
     "survey_year",
-    "status",
-    "n",
-    "pearson_r",
-    "pearson_p",
-    "pearson_ci_low",
-    "pearson_ci_high",
-    "spearman_rho",
-    "spearman_p",
+    *CORRELATION_FIELDS,
     "confidence_level",
-    "rate_median",
-    "score_median",
+    *MEDIANS,
     "flagged",
     "computed_at",
 )
@@ -272,17 +264,9 @@ def compute_rows(
                     str(VictimGroup.ALL),
                     source,
                     survey_year,
-                    result.status,
-                    result.n,
-                    result.pearson_r,
-                    result.pearson_p,
-                    result.pearson_ci_low,
-                    result.pearson_ci_high,
-                    result.spearman_rho,
-                    result.spearman_p,
+                    *(getattr(result, name) for name in CORRELATION_FIELDS),
                     level,
-                    result.rate_median,
-                    result.score_median,
+                    *(getattr(result, name) for name in MEDIANS),
                     result.flagged,
                     computed_at,
                 )

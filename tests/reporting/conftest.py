@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 
 from incidents.choices import Status
 from incidents.models import Incident
@@ -104,3 +105,20 @@ def five(db):
         set_score(institution, "job", 2025, 50)  # a later survey: not the default
         institutions.append(institution)
     return institutions
+
+
+@pytest.fixture
+def fresh_cache():
+    """An empty cache before and after the test (charts and figures are kept there)."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def world(institution_a, institution_b, location_a, location_b):
+    """The known test sector of :mod:`tests.reporting.world` (modules with a sector of
+    their own define their own ``world``)."""
+    from .world import build_world
+
+    return build_world(institution_a, institution_b, location_a, location_b)

@@ -13,7 +13,6 @@ give back neither count nor student number; two coordinators see the same outsid
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from incidents.choices import Role
@@ -25,18 +24,13 @@ from tests.factories import MembershipFactory, UserFactory
 from tests.services.summary import record
 
 from .attacker import attack, invert_anonymous_rows, summarize_inversion
-from .world import PREVIOUS, YEAR, build_world
+from .world import PREVIOUS, YEAR
+
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 RESEARCH = "/api/v1/research/rates/"
 RATES = "/api/v1/figures/rates/"
 SECTOR = "/api/v1/figures/sector/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def too_narrow(ranges: dict, level: int) -> list:
@@ -73,11 +67,6 @@ def truth_of(school_year: str) -> dict:
             figure_set_id=set_id, group__in=research_groups(), victim_role__in=RESEARCH_VICTIM_ROLES
         ).values_list("institution__brin", "group", "victim_role", "count")
     }
-
-
-@pytest.fixture
-def world(institution_a, institution_b, location_a, location_b):
-    return build_world(institution_a, institution_b, location_a, location_b)
 
 
 @pytest.mark.django_db

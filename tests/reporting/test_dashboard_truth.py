@@ -11,7 +11,6 @@ import xml.etree.ElementTree as ET
 from datetime import date
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from scipy import stats as scipy_stats
 
@@ -20,25 +19,13 @@ from reporting import charts, groups
 from reporting.dashboards import scatter
 from reporting.models import InstitutionRate, SectorRate
 
-from .world import PREVIOUS, YEAR, build_world
+from .world import PREVIOUS, YEAR
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 DASHBOARD = "/figures/"
 SVG = "{http://www.w3.org/2000/svg}"
 FIGURE_NUMBERS = ("5.1", "5.3", "6.2", "6.4")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def world(institution_a, institution_b, location_a, location_b):
-    return build_world(institution_a, institution_b, location_a, location_b)
 
 
 def page(user, **params):

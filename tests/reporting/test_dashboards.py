@@ -10,31 +10,18 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from reporting import dashboards
 from reporting.models import ResearchRequestLog
 from tests.miv.test_security import _InlineCode
 
-from .world import PREVIOUS, YEAR, build_world
+from .world import PREVIOUS, YEAR
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 DASHBOARD = "/figures/"
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def world(institution_a, institution_b, location_a, location_b):
-    return build_world(institution_a, institution_b, location_a, location_b)
 
 
 def session(user) -> Client:

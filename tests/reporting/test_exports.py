@@ -24,14 +24,9 @@ from reporting import export_files, exports
 from reporting.models import InstitutionRate, SectorRate
 from tests.factories import IncidentFactory, LocationFactory
 
-from .world import PREVIOUS, YEAR, build_world
+from .world import PREVIOUS, YEAR
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(institution_a, institution_b, location_a, location_b):
-    return build_world(institution_a, institution_b, location_a, location_b)
 
 
 def session(user) -> Client:
