@@ -314,17 +314,9 @@ def _stored(row: ScoreCorrelation, source: str) -> tuple[dict, list[tuple]]:
         field: getattr(row, field)
         for field in (
             "survey_year",
-            "status",
-            "n",
-            "pearson_r",
-            "pearson_p",
-            "pearson_ci_low",
-            "pearson_ci_high",
-            "spearman_rho",
-            "spearman_p",
+            *correlations.CORRELATION_FIELDS,
             "confidence_level",
-            "rate_median",
-            "score_median",
+            *correlations.MEDIANS,
             "flagged",
             "computed_at",
         )
