@@ -2,6 +2,7 @@
 a researcher and an administrator, and API clients authenticated as each of them."""
 
 import pytest
+from django.test.testcases import LiveServerThread
 from rest_framework.test import APIClient
 
 from incidents.choices import Role
@@ -12,7 +13,11 @@ from tests.factories import (
     MembershipFactory,
     UserFactory,
 )
+from tests.live_server import LiveServer
 from tests.services import summary
+
+# pytest-django's live_server uses Django's LiveServerThread; see tests/live_server.py.
+LiveServerThread.server_class = LiveServer
 
 
 @pytest.fixture

@@ -70,8 +70,11 @@ def browser(allow_orm_next_to_playwright):
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # The same patience for expectations as for actions (Session.context): CI runs two
+    # test processes on two cores.
+    expect.set_options(timeout=10_000)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -421,6 +424,9 @@ def test_a_lost_answer_is_sent_again_and_registered_once(
     answer(page)
     page.get_by_role("button", name="Incident registreren").tap()
     expect(page.locator("#offline-queue")).to_contain_text("1 melding wacht op verbinding")
+    # The submission has finished with it (its last word is "kept on this device"), so
+    # that word cannot come after the retry's answer.
+    expect(page.locator("#queue-status")).to_contain_text("Geen verbinding")
     assert Incident.objects.count() == 1  # registered, but the page does not know
 
     page.get_by_role("button", name="Nu versturen").tap()
