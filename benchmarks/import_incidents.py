@@ -317,7 +317,7 @@ def main() -> int:
                     inserted, t_staging = timed(lambda: staging_import(path, institution))
                     assert inserted == rows, inserted
                     staging_times.append(t_staging)
-                    if not staging_times[1:]:
+                    if len(staging_times) == 1:
                         hold_statistics(analyse=True)
                     delete_incidents(institution)
                 assert not Incident.objects.exists()

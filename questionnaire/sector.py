@@ -52,6 +52,8 @@ FIGURES = (
     ("5.8", gettext_lazy("Extra maatregelen in de afgelopen twee schooljaren"), "V12"),
     ("5.9", gettext_lazy("Thema's die (veel) meer aandacht nodig hebben"), "V14"),
 )
+# Answers that say the institution does not know: grey in the charts.
+NEUTRAL_ANSWERS = frozenset({figures.UNKNOWN, "no_view"})
 EXTRA_LABELS = {
     figures.PRESENT_UNSPECIFIED: gettext_lazy("aanwezig, aantal locaties onbekend"),
     figures.ABSENT: gettext_lazy("niet aanwezig"),
@@ -136,6 +138,7 @@ def sector_figures(school_year: str) -> dict[str, Any]:
         out.append(
             {
                 "number": number,
+                "answer_codes": [c for c, _label in columns],
                 "title": str(title),
                 "question": code,
                 "question_text": question.text(language),
@@ -162,4 +165,27 @@ def sector_figures(school_year: str) -> dict[str, Any]:
         "population": population,
         "k": k,
         "sample": sample.table_5_2(school_year, answers),
+    }
+
+
+def chart_data(figure: dict[str, Any], k: int) -> dict[str, Any]:
+    """One figure of :func:`sector_figures` as the plain data its chart is drawn from
+    (:func:`reporting.charts.shares.answer_shares`); nothing the table does not show."""
+    return {
+        "number": figure["number"],
+        "title": figure["title"],
+        "several": figure["several"],
+        "k": k,
+        "columns": [
+            {"label": label, "neutral": code in NEUTRAL_ANSWERS}
+            for code, label in zip(figure["answer_codes"], figure["columns"], strict=True)
+        ],
+        "rows": [
+            {
+                "label": row.label,
+                "n": row.n,
+                "shares": [cell["share"] for cell in row.cells] if row.published else None,
+            }
+            for row in figure["rows"]
+        ],
     }

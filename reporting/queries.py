@@ -417,15 +417,10 @@ def correlation(user, selection: Selection, source: str, survey_year: int | None
 
 
 SUPPRESSED = "suppressed"
+# The statistics of a correlation, withheld together (status and n stay).
 CORRELATION_STATISTICS = (
-    "pearson_r",
-    "pearson_p",
-    "pearson_ci_low",
-    "pearson_ci_high",
-    "spearman_rho",
-    "spearman_p",
-    "rate_median",
-    "score_median",
+    *(name for name in correlations.CORRELATION_FIELDS if name not in ("status", "n")),
+    *correlations.MEDIANS,
 )
 
 

@@ -164,8 +164,7 @@ def finish_request() -> None:
     """The response has been sent: run the recomputations the request deferred."""
     pending = _after_response.get()
     _after_response.set(None)
-    for school_year in sorted(pending or ()):
-        _send_recomputation(school_year)
+    _send_deferred(pending)
 
 
 @contextmanager
@@ -179,8 +178,13 @@ def recomputation_deferred() -> Iterator[None]:
     finally:
         pending = _after_response.get()
         _after_response.reset(token)
-        for school_year in sorted(pending or ()):
-            _send_recomputation(school_year)
+        _send_deferred(pending)
+
+
+def _send_deferred(pending: set[str] | None) -> None:
+    """Send the recomputations a request or a block deferred, in the order of the years."""
+    for school_year in sorted(pending or ()):
+        _send_recomputation(school_year)
 
 
 def _enqueue_recomputation(school_year: str) -> bool:

@@ -2,7 +2,8 @@
 
 ``chart(figure, data)`` draws figure 5.1 (:mod:`.trend`), 5.3 or the funnel plot
 (:mod:`.institutions`), or 6.2/6.4 (:mod:`.scatter`) from the dashboard's data
-(:mod:`reporting.dashboards`) and keeps the result: a chart is drawn once per figure set
+(:mod:`reporting.dashboards`), or one of the policy figures 5.4–5.9 (:mod:`.shares`, from
+``questionnaire.sector``), and keeps the result: a chart is drawn once per figure set
 and reader's view, not per request.
 
 Decision: the key of a kept chart is a hash of everything it is drawn from (the data as the
@@ -22,7 +23,7 @@ from typing import Any
 from django.core.cache import cache
 from django.utils import translation
 
-from . import institutions, scatter, trend
+from . import institutions, scatter, shares, trend
 from .svg import inline_svg
 
 __all__ = ["Chart", "chart", "inline_svg"]
@@ -35,6 +36,7 @@ FIGURES = {
     "funnel": institutions.funnel,
     "6.2": scatter.scatter,
     "6.4": scatter.scatter,
+    "answers": shares.answer_shares,
 }
 
 
@@ -59,7 +61,8 @@ def _key(figure: str, data: dict[str, Any]) -> str:
 
 
 def chart(figure: str, data: dict[str, Any]) -> Chart:
-    """The chart of ``figure`` ("5.1", "5.3", "funnel", "6.2", "6.4") for ``data``."""
+    """The chart of ``figure`` ("5.1", "5.3", "funnel", "6.2", "6.4", "answers") for
+    ``data``."""
     key = _key(figure, data)
     kept = cache.get(key)
     if kept is not None:

@@ -166,9 +166,17 @@ def test_the_demo_dashboard_tells_the_truth(browser, live_server, monkeypatch): 
             session.close()
 
 
+SMALLEST_POLICY_CHART_TEXT = """() => Math.min(...[...document.querySelectorAll(
+  'figure.policy-chart svg text')].filter(t => t.textContent.trim()).map(t => {
+    const m = t.getScreenCTM();
+    return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b);
+  }))"""
+
+
 def test_the_sectors_policy_answers_on_a_phone(browser, live_server, institution_a, coordinator_a):  # noqa: F811
-    """Issue 15: figures 5.4–5.9 at /questionnaire/sector/ fit 390 px, without JavaScript
-    too, and axe-core finds no serious violation."""
+    """Issue 15: figures 5.4–5.9 at /questionnaire/sector/ fit 390 px with a chart each,
+    without JavaScript too; chart text is at least 11 px; axe-core finds no serious
+    violation."""
     from playwright.sync_api import expect
 
     from tests.factories import InstitutionFactory
@@ -184,11 +192,15 @@ def test_the_sectors_policy_answers_on_a_phone(browser, live_server, institution
         expect(page.get_by_role("heading", name="Figuur 5.4", exact=False)).to_be_visible()
         expect(page.locator("p.coverage").first).to_contain_text("Beantwoord door 6 van")
         assert session.scroll_width() <= 390
+        expect(page.locator("figure.policy-chart svg")).to_have_count(7)
         if javascript:
+            smallest = page.evaluate(SMALLEST_POLICY_CHART_TEXT)
+            assert smallest >= 11
             found = serious_violations(page)
             summary.record(
                 "axe-core: the sector's policy answers",
-                f"{len(found)} serious or critical violations on /questionnaire/sector/ (phone)",
+                f"{len(found)} serious or critical violations on /questionnaire/sector/ "
+                f"(phone); 7 charts, smallest chart text {smallest:.1f} px at 390 px",
                 failures=len(found),
             )
             assert found == []

@@ -59,6 +59,10 @@ def test_the_demo_has_questionnaire_answers_that_make_figures(monkeypatch):
     page = client.get("/questionnaire/sector/").content.decode()
     assert f'<option value="{last}" selected>' in page and this not in page
     assert page.count('<p class="coverage">Beantwoord door 10 van 12 instellingen') >= 7
+    # Each of them drawn as a chart with its caption.
+    assert page.count('<figure class="chart policy-chart">') == 7
+    assert page.count("Per onderdeel één balk van 100%") == 5
+    assert page.count("de balken tellen op tot meer dan 100%") == 2
     # Figures 6.1, 6.3 and 6.5 below them: 6.1 with its correlation, 6.3 and 6.5 as
     # institutions per band of provisions for a researcher (issue 15).
     assert "Figuur 6.1" in page and page.count("Pearson r") == 1

@@ -124,6 +124,30 @@ def test_without_answers_the_page_says_so(coordinator_a):
     assert "nog geen antwoorden van een afgesloten schooljaar" in response.content.decode()
 
 
+def test_every_figure_is_drawn_with_the_published_shares(sector_answers, coordinator_a, settings):
+    """Figure 5.4's chart on the page: the counselor's bar is 5/6 'all/most' and 1/6
+    'absent' (counted by hand above); the reporting point (n = 3) and the five provisions
+    nobody answered have no bar."""
+    import re
+
+    from tests.reporting.test_chart_shares import bars
+
+    settings.MIV_DISCLOSURE_K = 5
+    client = Client()
+    client.force_login(coordinator_a)
+    page = client.get(URL, {"school_year": YEAR}).content.decode()
+    charts = re.findall(r'<figure class="chart policy-chart">(.*?)</figure>', page, re.S)
+    assert len(charts) == len(sector.FIGURES)
+    first = charts[0]
+    assert 'id="policy-chart-1-' in first and "<figcaption>" in first
+    found = bars(first.encode())
+    assert len(found) == 2
+    whole = found[1][1] - found[0][0]
+    assert [(r - left) / whole for left, r, _c in found] == pytest.approx([5 / 6, 1 / 6], abs=1e-4)
+    assert "niet gepubliceerd" in first
+    assert "6 onderdelen hebben geen balk: minder dan 5 instellingen beantwoordden ze." in first
+
+
 # --- The research API -------------------------------------------------------------------------
 
 API = "/api/v1/research/policy/"
