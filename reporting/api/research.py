@@ -14,10 +14,11 @@ from rest_framework.views import APIView
 
 from miv.api.authentication import TokenAuthentication
 from reporting import research
+from reporting.selection import ResearchSelectionSerializer
 
 from .controls import AuditedResearchMixin, ReadResearch, ResearchRateThrottle
 from .serializers import ProblemSerializer, ResearchRateSerializer
-from .views import BadParameter, _check_names, _selection, check_research_selection
+from .views import BadParameter, _check_names, selection_or_problem
 
 TAG = "research"
 
@@ -41,29 +42,6 @@ class ResearchCSVRenderer(BaseRenderer):
 
 # --- The view ---------------------------------------------------------------------------------
 
-RESEARCH_PARAMETERS = [
-    OpenApiParameter(
-        "school_year",
-        OpenApiTypes.STR,
-        description="School year, e.g. 2022-2023. Default: the latest year with figures.",
-        pattern=r"^\d{4}-\d{4}$",
-    ),
-    OpenApiParameter(
-        "group",
-        OpenApiTypes.STR,
-        description=(
-            "One of the fixed groups: `total` (default), `misdragingen`, `ongevallen`, or a "
-            "category code (`MIS`, `ONG`, `BRA`, `MIL`). Subcategories and incident types "
-            "are not offered per institution."
-        ),
-    ),
-    OpenApiParameter(
-        "victim_role",
-        OpenApiTypes.STR,
-        enum=["all", "student", "staff"],
-        description="Whose incidents: `all` (default), `student` or `staff` victims.",
-    ),
-]
 FORMAT = OpenApiParameter(
     "format",
     OpenApiTypes.STR,
@@ -117,7 +95,7 @@ class ResearchRatesView(AuditedResearchMixin, APIView):
             "(`suppressed: true`, count, rate and interval null). Token authentication only; "
             "rate limited; every request is logged (never the data)."
         ),
-        parameters=[*RESEARCH_PARAMETERS, FORMAT],
+        parameters=[ResearchSelectionSerializer, FORMAT],
         responses={
             (200, "application/json"): ResearchRateSerializer(many=True),
             (200, "text/csv"): CSV_ANSWER,
@@ -126,8 +104,9 @@ class ResearchRatesView(AuditedResearchMixin, APIView):
     )
     def get(self, request):
         _check_names(request, {"school_year", "group", "victim_role"})
-        selection = _selection(request)
-        check_research_selection(selection)
+        selection = selection_or_problem(
+            request.query_params, serializer_class=ResearchSelectionSerializer
+        )
         rows = research.research_rates(request.user, selection)
         data = ResearchRateSerializer(rows, many=True).data
         response = Response(data)
@@ -172,7 +151,7 @@ class ResearchRatesCSVView(ResearchRatesView):
             "The rows of `GET research/rates/` as CSV, for pandas, R or a spreadsheet "
             "(`pd.read_csv`); the same parameters, disclosure control, rate limit and log."
         ),
-        parameters=RESEARCH_PARAMETERS,
+        parameters=[ResearchSelectionSerializer],
         responses={(200, "text/csv"): CSV_ANSWER, **RESEARCH_ERRORS},
     )
     def get(self, request):

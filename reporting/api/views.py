@@ -26,14 +26,14 @@ from incidents.models import Membership
 from incidents.roles import coordinator_institution_ids, is_administrator
 from miv.api.exceptions import InvalidParameter, NoFigures, unavailable
 from miv.schoolyear import parse_school_year, school_year_of
-from reporting import engine, groups, protection, queries
+from reporting import engine, queries, selection
 from reporting.access import (
     can_read_figures,
     can_request_computation,
     figure_viewer,
     resolve_institution,
 )
-from reporting.choices import JobReason, JobStatus, ScoreSource, VictimGroup
+from reporting.choices import JobReason, JobStatus, ScoreSource
 from reporting.models import FigureJob
 from reporting.tasks import compute_figures, send
 
@@ -77,26 +77,6 @@ class RequestComputation(BasePermission):
 
 # --- Parameters -------------------------------------------------------------------------------
 
-SCHOOL_YEAR = OpenApiParameter(
-    "school_year",
-    OpenApiTypes.STR,
-    description="School year, e.g. 2022-2023. Default: the latest year with figures.",
-    pattern=r"^\d{4}-\d{4}$",
-)
-GROUP = OpenApiParameter(
-    "group",
-    OpenApiTypes.STR,
-    description=(
-        "`total` (default), `misdragingen`, `ongevallen`, or a category, subcategory or "
-        "incident type code of the taxonomy (e.g. `MIS`, `MIS.FYS`, `MIS.FYS.06`)."
-    ),
-)
-VICTIM_ROLE = OpenApiParameter(
-    "victim_role",
-    OpenApiTypes.STR,
-    enum=VictimGroup.values,
-    description="Whose incidents: `all` (default), `student` or `staff` victims.",
-)
 INSTITUTION = OpenApiParameter(
     "institution",
     OpenApiTypes.STR,
@@ -150,88 +130,32 @@ def _check_names(request, allowed: set[str]) -> None:
         )
 
 
-def _school_year(request) -> str:
-    value = _single(request, "school_year")
-    if value is None:
-        latest = queries.latest_computed_year()
-        if latest is None:
-            raise NoFigures(_("Er zijn nog geen cijfers berekend."), school_years=[])
-        return latest
+def selection_or_problem(
+    params, *, fixed: bool = False, serializer_class=selection.SelectionSerializer
+) -> queries.Selection:
+    """The figure selection of a request (:mod:`reporting.selection`), its errors as
+    problems: 400 naming the parameter, 404 listing the years that have figures."""
     try:
-        parse_school_year(value)
-    except ValueError:
-        raise BadParameter(
-            "school_year",
-            _("Ongeldig schooljaar '%(value)s'; gebruik bijvoorbeeld 2022-2023.")
-            % {"value": value},
-        ) from None
-    if not queries.has_current_set(value):
-        years = queries.computed_years()
-        raise NoFigures(
-            _("Voor schooljaar %(year)s zijn (nog) geen cijfers berekend. Beschikbaar: %(years)s.")
-            % {"year": value, "years": ", ".join(years) or "-"},
-            school_years=years,
-        )
-    return value
-
-
-def _selection(request, *, with_victim_role: bool = True) -> queries.Selection:
-    school_year = _school_year(request)
-    code = _single(request, "group")
-    code = groups.GROUP_TOTAL if code is None else code
-    group = groups.resolve_group(code)
-    if group is None:
-        raise BadParameter(
-            "group",
-            _(
-                "Onbekende groep '%(value)s'. Gebruik total, misdragingen, ongevallen of een "
-                "code uit de indeling."
-            )
-            % {"value": code},
-        )
-    role = VictimGroup.ALL
-    if with_victim_role:
-        role = _single(request, "victim_role")
-        role = VictimGroup.ALL if role is None else role
-        if role not in VictimGroup.values:
-            raise BadParameter(
-                "victim_role",
-                _("Onbekende slachtofferrol '%(value)s'. Mogelijk: %(allowed)s.")
-                % {"value": role, "allowed": ", ".join(VictimGroup.values)},
-            )
-    return queries.Selection(school_year=school_year, group=group, victim_role=role)
-
-
-def check_research_selection(selection: queries.Selection) -> None:
-    """Researchers get only the fixed combinations of dimensions (400 for anything else),
-    so that no two of their queries overlap in a way that could be subtracted."""
-    if not protection.is_research_group(selection.group.code):
-        raise BadParameter(
-            "group",
-            _(
-                "Alleen deze groepen worden over andere instellingen gepubliceerd: "
-                "%(groups)s. Subcategorieën en typen niet."
-            )
-            % {"groups": ", ".join(protection.research_groups())},
-        )
-    if selection.victim_role not in protection.RESEARCH_VICTIM_ROLES:
-        raise BadParameter("victim_role", _("Kies all, student of staff."))
+        return selection.parse_selection(params, fixed=fixed, serializer_class=serializer_class)
+    except selection.InvalidSelection as error:
+        raise BadParameter(error.parameter, error.message) from None
+    except selection.NoFiguresForYear as error:
+        raise NoFigures(error.message, school_years=error.school_years) from None
 
 
 def _figures_selection(
-    request, *, with_victim_role: bool = True, about_others: bool = False
+    request, *, about_others: bool = False, serializer_class=selection.SelectionSerializer
 ) -> queries.Selection:
     """The selection of a figures request. Researchers get only the publication's
     combinations; so does everyone protected (coordinators) for figures about other
     institutions (``about_others``: the sector, correlations), issue 11."""
-    selection = _selection(request, with_victim_role=with_victim_role)
-    if is_researcher_viewer(request.user):
-        check_research_selection(selection)
-    elif about_others:
+    fixed = is_researcher_viewer(request.user)
+    if about_others and not fixed:
         viewer = figure_viewer(request.user)
-        if viewer is not None and viewer.protected:
-            check_research_selection(selection)
-    return selection
+        fixed = viewer is not None and viewer.protected
+    return selection_or_problem(
+        request.query_params, fixed=fixed, serializer_class=serializer_class
+    )
 
 
 class FiguresReadView(AuditedResearchMixin, APIView):
@@ -258,7 +182,7 @@ class RatesView(FiguresReadView):
             "institutions with a student count (institutions without one are listed in "
             "`figures/sector/`)."
         ),
-        parameters=[SCHOOL_YEAR, GROUP, VICTIM_ROLE, INSTITUTION],
+        parameters=[selection.SelectionSerializer, INSTITUTION],
         responses={200: RateSerializer(many=True), **ERRORS},
     )
     def get(self, request):
@@ -272,8 +196,8 @@ class RatesView(FiguresReadView):
                     "institution", _("Onbekende instelling '%(value)s'.") % {"value": value}
                 )
             institution_id = institution.pk
-        selection = _figures_selection(request)
-        rows = queries.institution_rates(request.user, selection, institution_id)
+        chosen = _figures_selection(request)
+        rows = queries.institution_rates(request.user, chosen, institution_id)
         return Response(RateSerializer(rows, many=True).data)
 
 
@@ -285,14 +209,14 @@ class SectorView(FiguresReadView):
     @extend_schema(
         tags=[TAG],
         summary="Sector mean (t-interval) and pooled rate (exact interval)",
-        parameters=[SCHOOL_YEAR, GROUP, VICTIM_ROLE],
+        parameters=[selection.SelectionSerializer],
         responses={200: SectorSerializer, **ERRORS},
     )
     def get(self, request):
         _check_names(request, {"school_year", "group", "victim_role"})
-        selection = _figures_selection(request, about_others=True)
+        chosen = _figures_selection(request, about_others=True)
         try:
-            data = queries.sector(request.user, selection)
+            data = queries.sector(request.user, chosen)
         except queries.FiguresNotComputed:
             raise NoFigures(_("Voor deze groep zijn (nog) geen cijfers berekend.")) from None
         return Response(SectorSerializer(data).data)
@@ -307,7 +231,7 @@ class CorrelationView(FiguresReadView):
     @extend_schema(
         tags=[TAG],
         summary="Correlation of incident rates with a safety survey (figures 6.2, 6.4)",
-        parameters=[SCHOOL_YEAR, SCORE, GROUP, SURVEY_YEAR],
+        parameters=[selection.SurveySelectionSerializer, SCORE, SURVEY_YEAR],
         responses={200: CorrelationSerializer, **ERRORS},
     )
     def get(self, request):
@@ -334,9 +258,11 @@ class CorrelationView(FiguresReadView):
                     },
                 )
             survey_year = int(raw)
-        selection = _figures_selection(request, with_victim_role=False, about_others=True)
+        chosen = _figures_selection(
+            request, about_others=True, serializer_class=selection.SurveySelectionSerializer
+        )
         try:
-            data = queries.correlation(request.user, selection, source, survey_year)
+            data = queries.correlation(request.user, chosen, source, survey_year)
         except queries.FiguresNotComputed:
             raise NoFigures(_("Voor deze groep zijn (nog) geen cijfers berekend.")) from None
         return Response(CorrelationSerializer(data).data)

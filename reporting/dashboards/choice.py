@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from miv import clock
 from miv.schoolyear import is_running, through_date
 
-from .. import coverage_data, groups, queries
+from .. import coverage_data, selection
 from ..choices import FigureSetStatus, ScoreSource, VictimGroup
 from ..exports import group_names
 from ..models import FigureSet
@@ -25,13 +25,8 @@ FIGURES = ("5.1", "5.3", "funnel", "6.2", "6.4")
 SCORES = {"6.2": ScoreSource.JOB, "6.4": ScoreSource.MO}
 
 
-class BadChoice(ValueError):
-    """A parameter of the dashboard that cannot be used (the message says why)."""
-
-    def __init__(self, parameter: str, message: str):
-        super().__init__(message)
-        self.parameter = parameter
-        self.message = message
+# A parameter of the dashboard that cannot be used (its message says why).
+BadChoice = selection.InvalidSelection
 
 
 @dataclass(frozen=True)
@@ -142,32 +137,14 @@ def coverage(school_year: str) -> dict[str, Any]:
 
 
 def parse_choice(params: Mapping[str, str]) -> Choice | None:
-    """The choice a request names; defaults: the latest complete school year, total, all.
-    None when no figures have been computed yet. BadChoice for values not offered."""
-    years = current_sets()
-    if not years:
+    """The choice a request names (:mod:`reporting.selection`, the publication's
+    combinations only); defaults: the latest complete school year, total, all. None when no
+    figures have been computed yet. BadChoice for values not offered."""
+    if not current_sets():
         return None
-    school_year = (params.get("school_year") or "").strip() or queries.default_school_year(
-        list(years)
-    )
-    if school_year not in years:
-        raise BadChoice(
-            "school_year",
-            _("Voor schooljaar '%(value)s' zijn geen cijfers. Kies uit: %(years)s.")
-            % {"value": school_year[:20], "years": ", ".join(years)},
-        )
-    group = (params.get("group") or "").strip() or groups.GROUP_TOTAL
-    if group not in research_groups():
-        raise BadChoice(
-            "group",
-            _("Onbekende groep '%(value)s'. Kies uit: %(groups)s.")
-            % {"value": group[:20], "groups": ", ".join(research_groups())},
-        )
-    role = (params.get("victim_role") or "").strip() or VictimGroup.ALL
-    if role not in RESEARCH_VICTIM_ROLES:
-        raise BadChoice(
-            "victim_role",
-            _("Onbekende slachtofferrol '%(value)s'. Kies all, student of staff.")
-            % {"value": role[:20]},
-        )
-    return Choice(school_year, group, str(role))
+    filled = {name: value for name, value in params.items() if value.strip()}
+    try:
+        chosen = selection.parse_selection(filled, fixed=True)
+    except selection.NoFiguresForYear as error:
+        raise BadChoice("school_year", error.message) from None
+    return Choice(chosen.school_year, chosen.group.code, chosen.victim_role)
