@@ -17,6 +17,7 @@ from tests.e2e.test_registration_browser import (  # noqa: F401 - fixtures
     browser,
     serious_violations,
 )
+from tests.reporting.truth import CAPTION_NEEDS, decimal_points
 from tests.reporting.world import YEAR, build_world
 from tests.services import summary
 
@@ -26,18 +27,6 @@ pytestmark = [
 ]
 
 DESKTOP = {"viewport": {"width": 1400, "height": 1000}}
-
-# A caption sentence and the text the chart must hold for it (its legend or axis).
-CAPTION_NEEDS = [
-    ("Blauwe band", "95%-interval sectorgemiddelde"),
-    ("Stippellijn: het ongewogen sectorgemiddelde", "Sectorgemiddelde"),
-    ("Oranje ruit", "Eigen instelling"),
-    ("regressielijn", "Regressielijn"),
-    ("Vierkant", "Mogelijke onderregistratie"),
-    ("Open symbool", "t/m"),
-    ("Grijze stippellijn:", "zelfde periode"),
-    ("99,8%-grenzen", "grenzen bij 99,8%"),
-]
 
 READ_PAGE = """() => {
   const figures = [...document.querySelectorAll('figure.chart')].map(f => {
@@ -95,7 +84,6 @@ def test_the_dashboard_tells_the_truth(
 def check_running_year_page(session, device: str, year: str, through: str, short: str) -> float:
     """The checks of issue 12 on a dashboard page showing the running ``year`` (its "t/m"
     date written long and short); returns the smallest chart text in px."""
-    import re
 
     from playwright.sync_api import expect
 
@@ -119,12 +107,7 @@ def check_running_year_page(session, device: str, year: str, through: str, short
                 assert drawn in figure["texts"], (sentence, figure["caption"])
     # Dutch notation: no decimal point in the page or its charts (figure numbers aside).
     everything = seen["text"] + " ".join(f["texts"] for f in seen["figures"])
-    everything = re.sub(
-        r"[Ff]iguur \d\.\d|Tabel \d\.\d|figuren 5\.1, 5\.3, 6\.2 en 6\.4|figuren \d\.\d–\d\.\d",
-        "",
-        everything,
-    )
-    assert re.findall(r"(?<![\d.])\d+\.\d{1,2}(?!\d)", everything) == []
+    assert decimal_points(everything) == []
     smallest = min(f["smallest"] for f in seen["figures"])
     if device == "phone":
         assert session.scroll_width() <= 390
