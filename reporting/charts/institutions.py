@@ -105,12 +105,7 @@ def figure_53(data: dict[str, Any]) -> tuple[bytes, list[str]]:
                     )
             ax.set_xlabel(_("Instellingen, van laag naar hoog"))
         ax.set_xlim(-0.7, len(rows) - 0.3)
-        ax.set_ylim(bottom=0)
-        svg.number_axis(ax.yaxis)
-        ax.set_ylabel(_("Incidenten per 1.000 studenten"))
-        ax.grid(axis="y", color="#dddddd", linewidth=0.6)
-        ax.set_title(svg.title_lines(title), loc="left")
-        svg.legend_below(figure, ax)
+        svg.finish_rate_chart(figure, ax, title)
 
         caption.append(_("Elk punt is een instelling, van laag naar hoog."))
         if any(r["ci_low"] is not None for r in rows):

@@ -28,6 +28,8 @@ import re
 import textwrap
 import threading
 
+from django.utils.translation import gettext as _
+
 from miv.numbers import format_number
 
 BLUE = "#0072B2"
@@ -87,6 +89,18 @@ def legend_below(figure, ax) -> None:
     handles, labels = ax.get_legend_handles_labels()
     if handles:
         figure.legend(handles, labels, loc="outside lower center", ncols=1, frameon=False)
+
+
+def finish_rate_chart(figure, ax, title: str) -> None:
+    """The steps every chart of rates by year or by institution ends with (5.1, 5.3): the
+    rate axis from 0 in the reader's notation with its label and grid lines, the title,
+    the legend under the axes."""
+    ax.set_ylim(bottom=0)
+    number_axis(ax.yaxis)
+    ax.set_ylabel(_("Incidenten per 1.000 studenten"))
+    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    ax.set_title(title_lines(title), loc="left")
+    legend_below(figure, ax)
 
 
 # --- SVG post-processing ----------------------------------------------------------------------

@@ -107,12 +107,7 @@ def figure_51(data: dict[str, Any]) -> tuple[bytes, list[str]]:
             for tick in ax.get_xticklabels():
                 tick.set_fontsize(svg.FONT_SIZE)
             ax.set_xlim(-0.5, len(years) - 0.5)
-            ax.set_ylim(bottom=0)
-            svg.number_axis(ax.yaxis)
-            ax.set_ylabel(_("Incidenten per 1.000 studenten"))
-            ax.grid(axis="y", color="#dddddd", linewidth=0.6)
-            ax.set_title(svg.title_lines(title), loc="left")
-            svg.legend_below(figure, ax)
+            svg.finish_rate_chart(figure, ax, title)
             if len(years) > 3:
                 for tick in ax.get_xticklabels():
                     tick.set_rotation(30)
