@@ -12,8 +12,17 @@ from questionnaire import services
 from questionnaire.choices import ResponseAction, ResponseStatus
 from questionnaire.models import QuestionnaireResponse
 from tests.questionnaire.test_rules import complete_answers
+from tests.questionnaire.test_services import save_all
 
 pytestmark = pytest.mark.django_db
+
+
+def with_other_role(text: str):
+    """Every question answered; V1 (who coordinates safety) "other", named ``text``."""
+    answers = complete_answers()
+    answers.set_choice("V1", "", ["other"])
+    answers.set_text("V1", "", text)
+    return answers
 
 
 @pytest.fixture
@@ -161,12 +170,7 @@ def test_submit_checks_completeness_then_locks_the_answers(browser_for, coordina
     assert incomplete.status_code == 400
     assert "nog niet compleet" in incomplete.content.decode()
 
-    services.save_answers(
-        actor=coordinator_a,
-        response=started,
-        answers=complete_answers(),
-        questions=[f"V{n}" for n in range(1, 20)],
-    )
+    save_all(coordinator_a, started, complete_answers())
     submitted = client.post(url(started, tail="submit/"))
     assert submitted.status_code == 302
     started.refresh_from_db()
@@ -180,12 +184,7 @@ def test_submit_checks_completeness_then_locks_the_answers(browser_for, coordina
 def test_reopen_is_for_administrators_and_lands_in_the_history(
     browser_for, coordinator_a, administrator, started
 ):
-    services.save_answers(
-        actor=coordinator_a,
-        response=started,
-        answers=complete_answers(),
-        questions=[f"V{n}" for n in range(1, 20)],
-    )
+    save_all(coordinator_a, started, complete_answers())
     services.submit(actor=coordinator_a, response=started)
     assert browser_for(coordinator_a).get(url(started, tail="reopen/")).status_code == 403
     admin = browser_for(administrator)
@@ -206,15 +205,7 @@ def test_the_last_section_leads_to_the_summary(browser_for, coordinator_a, start
 
 
 def test_download_csv_and_xlsx_of_the_own_answers(browser_for, coordinator_a, started):
-    answers = complete_answers()
-    answers.set_choice("V1", "", ["other"])
-    answers.set_text("V1", "", "=Adviseur veiligheid")
-    services.save_answers(
-        actor=coordinator_a,
-        response=started,
-        answers=answers,
-        questions=[f"V{n}" for n in range(1, 20)],
-    )
+    save_all(coordinator_a, started, with_other_role("=Adviseur veiligheid"))
     client = browser_for(coordinator_a)
     csv_response = client.get(url(started, tail="answers.csv"))
     assert csv_response.status_code == 200
@@ -260,15 +251,7 @@ def test_the_answers_are_the_sheet_policy_of_the_yearly_export(
 ):
     from reporting import engine
 
-    answers = complete_answers()
-    answers.set_choice("V1", "", ["other"])
-    answers.set_text("V1", "", "Adviseur veiligheid")
-    services.save_answers(
-        actor=coordinator_a,
-        response=started,
-        answers=answers,
-        questions=[f"V{n}" for n in range(1, 20)],
-    )
+    save_all(coordinator_a, started, with_other_role("Adviseur veiligheid"))
     engine.compute_school_year(started.school_year)
     params = {"institution": "25LJ", "school_year": started.school_year}
     client = browser_for(coordinator_a)
