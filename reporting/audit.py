@@ -329,8 +329,11 @@ def secure(
     outside reader, then of every reader in ``readers`` (name → the cells they know, a
     coordinator's institution) who knows a withheld cell; each broken line or narrow cell
     gets one more suppression in its lines (positive, published, not known to that reader,
-    cheapest by ``cost``). The audits per reader make the cost grow with the sector: a
-    known limit for sectors of many small institutions (issue 11's closing note)."""
+    cheapest by ``cost``); when its own lines have none left, in the lines of the withheld
+    cells it shares a line with (a coordinator who knows their own cells can otherwise pin
+    two others' cells that have no published partner left: the test sector's 2021-2022).
+    The audits per reader make the cost grow with the sector: a known limit for sectors of
+    many small institutions (issue 11's closing note)."""
     values = table.values
     rank = cost or (lambda key, value: (value, str(key)))
     lines_of: dict[Key, list[int]] = defaultdict(list)
@@ -410,6 +413,18 @@ def secure(
             shown[known] = (withheld, safe | (frozenset(result.ranges) - frozenset(narrow)))
             for key in sorted(narrow, key=lambda key: rank(key, values[key])):
                 choice = [c for c in candidates(lines_of[key], new) if c not in known]
+                if not choice:
+                    # Every cell of its own lines is withheld, zero or known to this reader:
+                    # look one step further, in the lines of the withheld cells it shares a
+                    # line with (a suppression there widens what pins this cell).
+                    partners = {
+                        cell
+                        for index in lines_of[key]
+                        for cell in table.lines[index].cells
+                        if cell in withheld and cell not in known and cell != key
+                    }
+                    further = {index for cell in partners for index in lines_of[cell]}
+                    choice = [c for c in candidates(further, new) if c not in known]
                 if choice:
                     new.add(choice[0])
                 else:

@@ -112,15 +112,10 @@ def test_the_integer_attack_recovers_nothing_as_researcher_or_as_any_coordinator
     narrow = sum(len(cells) for cells in narrow_for_coordinators.values())
     record(
         f"publication: test sector {school_year}, as each coordinator",
-        f"{len(students)} coordinators: recovered 0; ranges narrower than {level}: {narrow} "
-        "(known gap, issue 11 stays open)",
-        failures=0,
+        f"{len(students)} coordinators: recovered 0; ranges narrower than {level}: {narrow}",
+        failures=narrow,
     )
-    if narrow:
-        # Known gap (issue 11 stays open): the audit per coordinator does not yet find a
-        # partner for every cell of a coordinator's lines. No count is recovered (asserted
-        # above); some ranges are narrower than the level.
-        pytest.xfail(f"ranges narrower than {level} for coordinators: {narrow_for_coordinators}")
+    assert narrow == 0, narrow_for_coordinators
 
 
 @pytest.mark.django_db
