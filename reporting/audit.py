@@ -191,9 +191,12 @@ def integer_ranges(
     decimals: int = MEAN_DECIMALS,
     settled: Callable[[Key, int, int], bool] | None = None,
     only: Iterable[Key] | None = None,
+    unpublished: Iterable[Key] = (),
 ) -> Ranges:
     """The feasible integer range of each withheld cell (not ``known``) for a reader who
-    knows ``known``; with ``only``, of those cells alone (the model is the same).
+    knows ``known``; with ``only``, of those cells alone (the model is the same);
+    ``unpublished``: cells never published (``table.never_published``, at least 0) whose
+    ranges are wanted too.
 
     ``settled(key, lo, hi)``: a cell whose range *seen so far* in solutions already
     satisfies it gets no solves of its own (its reported range is then what was seen, a
@@ -201,9 +204,8 @@ def integer_ranges(
     withheld_set = frozenset(withheld)
     known_set = frozenset(known)
     asked = None if only is None else frozenset(only)
-    targets = [
-        key for key in sorted((withheld_set - known_set), key=str) if asked is None or key in asked
-    ]
+    wanted = (withheld_set | (frozenset(unpublished) & table.never_published)) - known_set
+    targets = [key for key in sorted(wanted, key=str) if asked is None or key in asked]
     if not targets:
         return Ranges({})
     model = _Model(table, withheld_set, known_set, decimals)

@@ -24,6 +24,8 @@ What is decided here
   linear relations only.
 * **The sector mean** is published rounded to :data:`reporting.audit.MEAN_DECIMALS`
   decimals, the precision the audit assumes.
+* **The same period** (figure 5.1's comparison of a running year): the sector mean up to
+  month ends, one line, with its own integer audit (:mod:`reporting.same_period`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from typing import Any
 
 from django.conf import settings
 
-from . import audit, disclosure
+from miv import clock
+
+from . import audit, disclosure, same_period
 from .models import FigureSet, InstitutionRate
 
 logger = logging.getLogger(__name__)
@@ -158,6 +162,10 @@ def compute(figure_set_id: int, groups: tuple[str, ...], misconduct: str) -> dic
         if cell.institution != disclosure.SECTOR:
             statistics[line_key(cell.group, cell.role)] = list(NONLINEAR_STATISTICS)
     published_cells = [key for key in table.values if key not in table.never_published]
+    school_year = FigureSet.objects.values_list("school_year", flat=True).get(pk=figure_set_id)
+    line_withheld = any(
+        (cell.group, cell.role) == (same_period.GROUP, same_period.VICTIM_ROLE) for cell in withheld
+    )
     return {
         "version": VERSION,
         "k": k,
@@ -169,6 +177,7 @@ def compute(figure_set_id: int, groups: tuple[str, ...], misconduct: str) -> dic
             for cell in withheld
         ),
         "statistics": dict(sorted(statistics.items())),
+        "same_period": same_period.publication(school_year, clock.today(), line_withheld, k, level),
         "audit": {
             "cells": len(published_cells),
             "withheld": len(withheld),

@@ -146,6 +146,13 @@ def figure_51(data: dict[str, Any]) -> tuple[bytes, list[str]]:
                     )
                     % {"period": year_to_date["period"]}
                 )
+            if any(p.get("withheld") for p in year_to_date.get("points", [])):
+                caption.append(
+                    _(
+                        "Een schooljaar zonder grijs punt: die periode wordt niet gepubliceerd, "
+                        "omdat de aantallen van een of meer instellingen te klein zijn."
+                    )
+                )
         else:
             svg.empty(ax, _("Geen cijfers voor deze keuze."))
             caption.append(_("Geen cijfers voor deze keuze."))

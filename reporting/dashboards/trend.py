@@ -9,7 +9,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from .. import groups, queries
+from miv import clock
+
+from .. import access, groups, publication, queries, same_period
 from ..choices import VictimGroup
 from ..exports import group_names
 from ..models import SectorRate
@@ -79,19 +81,23 @@ def figure_51(user, choice: Choice) -> dict[str, Any]:
         "series": series,
         "victim_role_name": str(dict(VictimGroup.choices)[choice.victim_role]),
         "running": running,
-        "year_to_date": _year_to_date(choice, years, running),
+        "year_to_date": _year_to_date(user, choice, sets, running),
         "coverage": coverage(choice.school_year),
     }
 
 
 def _year_to_date(
-    choice: Choice, years: list[str], running: dict[str, Any] | None
+    user, choice: Choice, sets: dict[str, int], running: dict[str, Any] | None
 ) -> dict[str, Any] | None:
-    """Every school year over the part the running year has had (1 August up to its "t/m"
-    date): the unweighted mean of the institutions' rates, as figure 5.1's. Only while
-    the latest year runs. Sector means to one decimal, as the published means."""
+    """Every school year over the part the running year has had: the unweighted mean of the
+    institutions' rates, as figure 5.1's, to one decimal. Only while the latest year runs.
+    Readers outside an institution get the publications' month ends
+    (:mod:`reporting.same_period`); administrators the running year's "t/m" date."""
     if running is None:
         return None
+    if access.protection_for(user, sets[running["school_year"]]) is not None:
+        return _published_same_period(choice, sets, running)
+    years = list(sets)
     through = date.fromisoformat(running["through_date"])
     group = choice.group
     if group == groups.MISCONDUCT_CATEGORY:
@@ -123,3 +129,48 @@ def _year_to_date(
         % {"first": short_date(first), "last": short_date(through)},
         "points": points,
     }
+
+
+def _published_same_period(
+    choice: Choice, sets: dict[str, int], running: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The same period as the publications have it: 1 August up to the last month end the
+    running year's set has passed, total × all victims only; None before the first."""
+    stored = {year: publication.stored(set_id) or {} for year, set_id in sets.items()}
+    current = stored[running["school_year"]].get("same_period") or {}
+    # The month ends that have passed today and that the running year's set had passed.
+    months = min(
+        same_period.passed_months(running["school_year"], clock.today()),
+        len(current.get("months", [])),
+    )
+    if not months:
+        return None
+    names = group_names()
+    line = {
+        "group_name": names.get(same_period.GROUP, same_period.GROUP),
+        "period": _("%(first)s t/m %(last)s")
+        % {
+            "first": short_date(same_period.month_end(running["school_year"], 0).replace(day=1)),
+            "last": short_date(same_period.month_end(running["school_year"], months - 1)),
+        },
+        "points": [],
+    }
+    if (choice.group, choice.victim_role) != (same_period.GROUP, same_period.VICTIM_ROLE):
+        line["note"] = _(
+            "Dezelfde periode van eerdere jaren wordt alleen gepubliceerd voor alle incidenten "
+            "en alle slachtoffers."
+        )
+        return line
+    month = current["months"][months - 1]
+    for year, published in stored.items():
+        period = published.get("same_period") or {}
+        mean = period.get("means", {}).get(month)
+        line["points"].append(
+            {
+                "school_year": year,
+                "mean": mean,
+                "institutions": period.get("institutions"),
+                "withheld": mean is None,
+            }
+        )
+    return line

@@ -3,7 +3,9 @@
 from datetime import date
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.test import Client
 from rest_framework.test import APIClient
 
 from demo.incidents import LEGACY_BRIN, LEGACY_ROWS
@@ -11,6 +13,7 @@ from demo.seed import seed_demo
 from incidents.choices import ImportStatus, Role
 from incidents.models import ImportJob, Incident, LabelMapping, Membership
 from miv import clock
+from reporting.models import FigureSet
 
 # transaction=True: the import job is queued on commit, as in a real run.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -57,7 +60,6 @@ def test_a_second_run_adds_nothing_and_revokes_the_old_token(demo, capsys):
 
 def test_the_demo_registrars_find_closed_reports_with_a_note(demo):
     """Issue 13: "Mijn meldingen" of each melder.* user shows what became of reports."""
-    from django.test import Client
 
     assert demo["closing_notes"] == 6
     for username in ("melder.rivierenland", "melder.amstel", "melder.twente"):
@@ -79,10 +81,8 @@ def test_the_demo_shows_registration_quality_and_honest_dashboards(demo, monkeyp
     numbers. (One test: every demo test seeds the demo anew.)"""
     import re
 
-    from django.test import Client
-
     from reporting.choices import FigureSetStatus
-    from reporting.models import FigureSet, UnusableYear
+    from reporting.models import UnusableYear
 
     first, complete = demo["school_years"][0], demo["school_years"][-2]
     mark = UnusableYear.objects.get()
@@ -107,13 +107,27 @@ def test_the_demo_shows_registration_quality_and_honest_dashboards(demo, monkeyp
     page = client.get("/figures/").content.decode()
     assert f"{running} (lopend, t/m 1 november 2023)" in page  # in the year selector
     assert len(re.findall(rf'<p class="coverage">Dekking {complete}: 12 van 12', page)) == 5
-    assert "grenzen bij 99,8%" in page and "zelfde periode (1 aug t/m 1 nov)" in page
+    assert "grenzen bij 99,8%" in page and "zelfde periode (1 aug t/m 31 okt)" in page
     response = client.get("/figures/", {"school_year": running})
     html = response.content.decode()
     assert f"Lopend schooljaar {running}: cijfers t/m 1 november 2023." in html
     fig51 = response.context["fig51"]
     assert [p["school_year"] for p in fig51["year_to_date"]["points"]] == demo["school_years"]
-    assert all(p["mean"] > 0 for p in fig51["year_to_date"]["points"])
+    # For a coordinator the same period is the publications' (reporting.same_period): the
+    # demo's years withhold total × all cells of small institutions, so it is not
+    # published, and the page says so; an administrator compares up to the day.
+    for point in fig51["year_to_date"]["points"]:
+        published = FigureSet.objects.get(
+            status="current", school_year=point["school_year"]
+        ).publication
+        line_withheld = any(cell[1:] == ["total", "all"] for cell in published["withheld"])
+        assert point["withheld"] == line_withheld
+    assert "niet gepubliceerd" in html
+    administrator = Client()
+    administrator.force_login(get_user_model().objects.get(username="beheerder"))
+    shown = administrator.get("/figures/", {"school_year": running}).context["fig51"]
+    assert shown["year_to_date"]["period"] == "1 aug t/m 1 nov"
+    assert all(p["mean"] > 0 for p in shown["year_to_date"]["points"])
     text = re.sub(r"<[^>]+>", " ", html)
     text = re.sub(
         r"[Ff]iguur \d\.\d|Tabel \d\.\d|figuren 5\.1, 5\.3, 6\.2 en 6\.4|figuren \d\.\d–\d\.\d",

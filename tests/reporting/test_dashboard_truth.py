@@ -205,7 +205,12 @@ def test_captions_name_only_what_is_drawn(world, request, reader, params, monkey
             if sentence in caption:
                 assert legend in texts, (name, sentence)
                 checked += 1
-    assert checked >= 1
+    if reader == "researcher" and params.get("group") == "MIL":
+        # Nothing drawn needs a legend here: outside readers get the same period for all
+        # incidents only (reporting.same_period), and the figure says so instead.
+        assert "alleen gepubliceerd" in context["fig51"]["year_to_date"]["note"]
+    else:
+        assert checked >= 1
 
 
 def test_no_decimal_point_in_the_dutch_page(world, administrator, monkeypatch):

@@ -1,0 +1,203 @@
+"""The same period of every school year for readers outside an institution (figure 5.1's
+year-to-date comparison, issue 11): the sector mean of rates from 1 August up to the end of
+a month, published with a year's figure set and protected like the rest of it.
+
+Why a rule of its own
+---------------------
+The comparison used to be computed per request, up to any day. A reader who collects it
+every day gets a cumulative daily series per year: with the published yearly counts and
+the published student counts, each day's mean is an equation ``|1000/n · Σ cᵢ(d)/sᵢ − mean|
+≤ 0.05`` that often has one integer solution, so it tells which institution had how many
+incidents in which week, which no yearly figure does. So for outside readers:
+
+* **Month ends only**: the mean of 1 August up to the end of August, September, …, June
+  (at most eleven points a year; July's end is the whole year, already published). A
+  running year gets the month ends that have passed when its set is computed.
+* **One line only, total × all victims**: means of two lines of the same period could be
+  subtracted (total − misdragingen = ongevallen per institution). With one line, the
+  period's counts are tied to the yearly cells only by ``cᵢ(m) ≤ countᵢ``, which is
+  already implied by the published yearly counts.
+* **Only when the year withholds no cell of that line**: the attacker then knows every
+  ``countᵢ``, and nothing here can narrow a withheld cell.
+* **An integer audit** (:func:`reporting.audit.integer_ranges`, the attacker of the yearly
+  publication): unknowns are the institutions' counts up to each published month end and
+  in each piece between two of them (and after the last), all at least 0; equations are
+  the published means (rounded to :data:`reporting.audit.MEAN_DECIMALS`) and the yearly
+  counts. Every such count from 1 to k − 1 must keep a feasible range at least the
+  protection level wide; counts of 0 or at least k may be learnt, as the yearly
+  publication publishes them. Where one does not, the later month end of its piece is
+  withheld and the audit runs again.
+
+Known limits: a coordinator's own counts are not modelled as known here (a coordinator
+knows their own institution's series; the audit would need a run per institution);
+a recomputed year replaces its month ends, as it replaces its publication
+(:mod:`reporting.audit`, known limits). Administrators keep the comparison up to any day
+and for any group (:mod:`reporting.dashboards.trend`).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from django.db.models import Count
+
+from incidents.models import Incident
+from miv.schoolyear import school_year_bounds
+
+from . import audit, groups
+from .choices import VictimGroup
+from .disclosure import SECTOR, Cell, Line, Table
+from .models import StudentCount, UnusableYear
+
+GROUP = groups.GROUP_TOTAL
+VICTIM_ROLE = VictimGroup.ALL
+# August … June: the month ends before the year's own end.
+MONTHS = 11
+
+
+def month_end(school_year: str, index: int) -> date:
+    """The last day of month ``index`` (0 = August … 10 = June) of a school year."""
+    first = school_year_bounds(school_year)[0]
+    year, month = first.year + (first.month - 1 + index) // 12, (first.month - 1 + index) % 12 + 1
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def passed_months(school_year: str, today: date) -> int:
+    """How many of the year's month ends (at most :data:`MONTHS`) lie before ``today``."""
+    return sum(1 for index in range(MONTHS) if month_end(school_year, index) < today)
+
+
+def monthly_counts(school_year: str) -> tuple[dict[int, list[int]], dict[int, int]]:
+    """The counted registrations of a year per institution and month (August first, twelve
+    months), for the institutions of the sector mean (a student count, not marked unusable),
+    with their student counts. One GROUP BY."""
+    unusable = set(
+        UnusableYear.objects.filter(school_year=school_year).values_list(
+            "institution_id", flat=True
+        )
+    )
+    students = {
+        institution: count
+        for institution, count in StudentCount.objects.filter(
+            school_year=school_year, students__gt=0
+        ).values_list("institution_id", "students")
+        if institution not in unusable
+    }
+    counts = {institution: [0] * 12 for institution in students}
+    rows = (
+        Incident.objects.counted()
+        .filter(school_year=school_year, institution_id__in=list(students))
+        .values_list("institution_id", "occurred_on__month")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for institution, month, n in rows:
+        counts[institution][(month - 8) % 12] += n
+    return counts, students
+
+
+def mean_through(
+    monthly: Mapping[int, Sequence[int]], students: Mapping[int, int], index: int
+) -> float:
+    """The published mean of rates from 1 August up to the end of month ``index``."""
+    institutions = sorted(monthly)
+    return audit.published_mean(
+        (sum(monthly[i][: index + 1]) for i in institutions),
+        (1 / students[i] for i in institutions),
+        audit.MEAN_DECIMALS,
+    )
+
+
+def _model(
+    monthly: Mapping[int, Sequence[int]], students: Mapping[int, int], shown: Sequence[int]
+) -> tuple[Table, dict[Cell, int]]:
+    """The attacker's table: per institution its count up to each shown month end, the
+    pieces between them and after the last (never published), its yearly count
+    (published), and per shown month end the sector mean."""
+    institutions = sorted(monthly)
+    values: dict[Cell, int] = {}
+    lines: list[Line] = []
+    ends = list(shown)
+    for number, institution in enumerate(institutions, start=1):
+        months = monthly[institution]
+        year = Cell(number, "year", VICTIM_ROLE)
+        values[year] = sum(months)
+        pieces = []
+        start = 0
+        for end in ends:
+            piece = Cell(number, f"piece-{end}", VICTIM_ROLE)
+            values[piece] = sum(months[start : end + 1])
+            pieces.append(piece)
+            through = Cell(number, f"through-{end}", VICTIM_ROLE)
+            values[through] = sum(months[: end + 1])
+            lines.append(Line(through, tuple(pieces)))
+            start = end + 1
+        rest = Cell(number, "rest", VICTIM_ROLE)
+        values[rest] = sum(months[start:])
+        lines.append(Line(year, (*pieces, rest)))
+    weights = tuple(1 / students[i] for i in institutions)
+    for end in ends:
+        sector = Cell(SECTOR, f"through-{end}", VICTIM_ROLE)
+        parts = tuple(
+            Cell(n, f"through-{end}", VICTIM_ROLE) for n in range(1, len(institutions) + 1)
+        )
+        values[sector] = sum(values[p] for p in parts)
+        lines.append(Line(sector, parts, weights, derived_total=True))
+    unknown = frozenset(key for key in values if key.institution != SECTOR and key.group != "year")
+    return Table(values, tuple(lines), never_published=unknown), values
+
+
+def secure_month_ends(
+    monthly: Mapping[int, Sequence[int]],
+    students: Mapping[int, int],
+    months: int,
+    k: int,
+    level: int,
+) -> dict[int, float]:
+    """The month ends (index → mean) of the first ``months`` that may be published: every
+    count of 1 … k − 1 of an institution up to a published month end, between two of them
+    or after the last keeps a feasible integer range at least ``level`` wide."""
+    shown = list(range(months))
+    while shown and monthly:
+        table, values = _model(monthly, students, shown)
+        small = [key for key in table.never_published if 0 < values[key] < k]
+        ranges = audit.integer_ranges(
+            table,
+            (),
+            unpublished=small,
+            settled=lambda key, lo, hi: hi - lo >= level,
+        ).ranges
+        narrow = sorted(key for key, (lo, hi) in ranges.items() if hi - lo < level)
+        if not narrow:
+            break
+        shown.remove(_month_end_of(narrow[0], shown))
+    return {index: mean_through(monthly, students, index) for index in shown}
+
+
+def _month_end_of(key: Cell, shown: Sequence[int]) -> int:
+    """The month end to withhold for a narrow cell: its own, or the one its piece ends at;
+    the last shown for the piece after it."""
+    name = key.group
+    if name == "rest":
+        return shown[-1]
+    return int(name.rsplit("-", 1)[1])
+
+
+def publication(school_year: str, today: date, withheld_on_line: bool, k: int, level: int) -> dict:
+    """What a year's publication says about its same period: the month ends considered
+    (calendar month numbers) and the means published (by month number)."""
+    months = passed_months(school_year, today)
+    monthly, students = monthly_counts(school_year)
+    published: dict[int, float] = {}
+    if not withheld_on_line and months:
+        published = secure_month_ends(monthly, students, months, k, level)
+    number = lambda index: str(month_end(school_year, index).month)  # noqa: E731
+    return {
+        "group": GROUP,
+        "victim_role": VICTIM_ROLE,
+        "institutions": len(monthly),
+        "months": [number(index) for index in range(months)],
+        "means": {number(index): mean for index, mean in published.items()},
+    }
