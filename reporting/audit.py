@@ -14,7 +14,9 @@ The attacker
 * **Every published linear relation is an equation**: the group lines, the victim-role
   lines, the pooled sector counts (:class:`disclosure.Line` of the table), and the sector
   **mean of rates**, published rounded to :data:`MEAN_DECIMALS` decimals: the attacker
-  knows ``|1000/n · Σ cᵢ/sᵢ − mean| ≤ ½·10⁻ᵈ`` with the published denominators ``sᵢ``.
+  knows ``|1000/n · Σ cᵢ/sᵢ − mean| ≤ ½·10⁻ᵈ`` with the published denominators ``sᵢ``
+  (kept :data:`ROUNDING_MARGIN` inside the bounds: a value on a half rounds one way only,
+  and an attacker who knows Python's rounding excludes the other).
   A mean withheld with its sector cell is no equation.
 * **Readers who know cells**: a coordinator knows every cell of their own institution
   (the residual included); the audit is run for the outside reader and once for each
@@ -65,6 +67,9 @@ MEAN_DECIMALS = 1
 SOLVE_SECONDS = 20.0
 # Solves in random directions before the cells' own solves (witnesses for many at once).
 RANDOM_WITNESSES = 6
+# How far inside the rounding interval of a published mean the audit's equation stays
+# (in units of the last published decimal): above HiGHS's feasibility tolerance (1e-7).
+ROUNDING_MARGIN = 1e-5
 
 
 @dataclass(frozen=True)
@@ -137,8 +142,14 @@ class _Model:
                     continue
                 target = mean * 10**decimals - constant
                 rows.append(row)
-                lows.append(target - 0.5)
-                highs.append(target + 0.5)
+                # A mean that lands on a half rounds one way only: the attacker who knows the
+                # rounding excludes the other end. The audit's interval is the published
+                # one shrunk by more than the solver's tolerance, so it never holds a
+                # solution the attacker can exclude (it may miss one: the safe side), and
+                # always holds the true counts.
+                true = sum(coefficient * values[self.keys[j]] for j, coefficient in row.items())
+                lows.append(min(target - 0.5 + ROUNDING_MARGIN, true))
+                highs.append(max(target + 0.5 - ROUNDING_MARGIN, true))
                 continue
             row = {}
             constant = 0.0

@@ -25,7 +25,8 @@ What is decided here
 * **The sector mean** is published rounded to :data:`reporting.audit.MEAN_DECIMALS`
   decimals, the precision the audit assumes.
 * **The same period** (figure 5.1's comparison of a running year): the sector mean up to
-  month ends, one line, with its own integer audit (:mod:`reporting.same_period`).
+  month ends, one line, audited together with the year's table
+  (:mod:`reporting.same_period`).
 """
 
 from __future__ import annotations
@@ -163,8 +164,14 @@ def compute(figure_set_id: int, groups: tuple[str, ...], misconduct: str) -> dic
             statistics[line_key(cell.group, cell.role)] = list(NONLINEAR_STATISTICS)
     published_cells = [key for key in table.values if key not in table.never_published]
     school_year = FigureSet.objects.values_list("school_year", flat=True).get(pk=figure_set_id)
-    line_withheld = any(
-        (cell.group, cell.role) == (same_period.GROUP, same_period.VICTIM_ROLE) for cell in withheld
+    year = same_period.Year(
+        table,
+        withheld,
+        frozenset(secured.exposed),
+        {
+            institution_id: disclosure.Cell(n, same_period.GROUP, same_period.VICTIM_ROLE)
+            for n, institution_id in enumerate(ids, start=1)
+        },
     )
     return {
         "version": VERSION,
@@ -177,7 +184,7 @@ def compute(figure_set_id: int, groups: tuple[str, ...], misconduct: str) -> dic
             for cell in withheld
         ),
         "statistics": dict(sorted(statistics.items())),
-        "same_period": same_period.publication(school_year, clock.today(), line_withheld, k, level),
+        "same_period": same_period.publication(school_year, clock.today(), year, k, level),
         "audit": {
             "cells": len(published_cells),
             "withheld": len(withheld),

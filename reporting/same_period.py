@@ -15,21 +15,23 @@ incidents in which week, which no yearly figure does. So for outside readers:
   running year gets the month ends that have passed when its set is computed.
 * **One line only, total × all victims**: means of two lines of the same period could be
   subtracted (total − misdragingen = ongevallen per institution). With one line, the
-  period's counts are tied to the yearly cells only by ``cᵢ(m) ≤ countᵢ``, which is
-  already implied by the published yearly counts.
-* **Only when the year withholds no cell of that line**: the attacker then knows every
-  ``countᵢ``, and nothing here can narrow a withheld cell.
-* **An integer audit** (:func:`reporting.audit.integer_ranges`, the attacker of the yearly
-  publication): unknowns are the institutions' counts up to each published month end and
-  in each piece between two of them (and after the last), all at least 0; equations are
-  the published means (rounded to :data:`reporting.audit.MEAN_DECIMALS`) and the yearly
-  counts. Every such count from 1 to k − 1 must keep a feasible range at least the
-  protection level wide; counts of 0 or at least k may be learnt, as the yearly
-  publication publishes them. Where one does not, the later month end of its piece is
-  withheld and the audit runs again.
+  period's counts are tied to the yearly cells only by ``cᵢ(m) ≤ countᵢ`` (total × all).
+* **An integer audit together with the year's table** (:func:`reporting.audit.integer_ranges`,
+  the attacker of the yearly publication): the unknowns are the year's withheld cells (at
+  least 1) and the institutions' counts up to each published month end, in each piece
+  between two of them and after the last (at least 0), which add up to the institution's
+  yearly total × all cell; the equations are the year's lines and means and the
+  same-period means (rounded to :data:`reporting.audit.MEAN_DECIMALS`). Every withheld
+  yearly cell that its own audit protected stays at least the protection level wide, and
+  so does every same-period count from 1 to k − 1 (counts of 0 or at least k may be
+  learnt, as the yearly publication publishes them). Where one does not, the later month
+  end of its piece (for a yearly cell: the last shown) is withheld and the audit runs
+  again.
 
 Known limits: a coordinator's own counts are not modelled as known here (a coordinator
-knows their own institution's series; the audit would need a run per institution);
+knows their own institution's series; the audit would need a run per institution): the
+independent attacker of the tests checks each coordinator on the test sector
+(``tests/reporting/test_same_period.py``);
 a recomputed year replaces its month ends, as it replaces its publication
 (:mod:`reporting.audit`, known limits). Administrators keep the comparison up to any day
 and for any group (:mod:`reporting.dashboards.trend`).
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Count
@@ -48,7 +51,7 @@ from miv.schoolyear import school_year_bounds
 
 from . import audit, groups
 from .choices import VictimGroup
-from .disclosure import SECTOR, Cell, Line, Table
+from .disclosure import SECTOR, Cell, Key, Line, Table
 from .models import StudentCount, UnusableYear
 
 GROUP = groups.GROUP_TOTAL
@@ -110,43 +113,69 @@ def mean_through(
     )
 
 
+@dataclass(frozen=True)
+class Year:
+    """The year's published table as the attacker holds it: its cells and lines, the
+    withheld cells, those its own audit could not protect, and each institution's
+    total × all cell (by institution id)."""
+
+    table: Table
+    withheld: frozenset[Key]
+    exposed: frozenset[Key]
+    total_cells: Mapping[int, Key]
+
+
+SAME_PERIOD = "same-period"  # the institution field of this module's cells
+
+
+def _cell(institution: int, name: str) -> Cell:
+    return Cell(institution, f"{SAME_PERIOD}:{name}", VICTIM_ROLE)
+
+
 def _model(
-    monthly: Mapping[int, Sequence[int]], students: Mapping[int, int], shown: Sequence[int]
-) -> tuple[Table, dict[Cell, int]]:
+    monthly: Mapping[int, Sequence[int]],
+    students: Mapping[int, int],
+    shown: Sequence[int],
+    year: Year | None,
+) -> tuple[Table, frozenset[Key], dict[Key, int]]:
     """The attacker's table: per institution its count up to each shown month end, the
-    pieces between them and after the last (never published), its yearly count
-    (published), and per shown month end the sector mean."""
+    pieces between them and after the last (never published), which add up to its yearly
+    total × all cell, and per shown month end the sector mean. With ``year``, the year's
+    table is part of it (a withheld yearly count is an unknown there); without, every
+    yearly count is taken as published. Returns the table, the unknowns of this module
+    and their true values."""
+    values: dict[Key, int] = dict(year.table.values) if year else {}
+    lines: list[Line] = list(year.table.lines) if year else []
+    own: dict[Key, int] = {}
     institutions = sorted(monthly)
-    values: dict[Cell, int] = {}
-    lines: list[Line] = []
-    ends = list(shown)
-    for number, institution in enumerate(institutions, start=1):
+    for institution in institutions:
         months = monthly[institution]
-        year = Cell(number, "year", VICTIM_ROLE)
-        values[year] = sum(months)
+        total = year.total_cells.get(institution) if year else None
+        if total is None:
+            total = _cell(institution, "year")
+            values[total] = sum(months)
         pieces = []
         start = 0
-        for end in ends:
-            piece = Cell(number, f"piece-{end}", VICTIM_ROLE)
-            values[piece] = sum(months[start : end + 1])
+        for end in shown:
+            piece = _cell(institution, f"piece-{end}")
+            own[piece] = sum(months[start : end + 1])
             pieces.append(piece)
-            through = Cell(number, f"through-{end}", VICTIM_ROLE)
-            values[through] = sum(months[: end + 1])
+            through = _cell(institution, f"through-{end}")
+            own[through] = sum(months[: end + 1])
             lines.append(Line(through, tuple(pieces)))
             start = end + 1
-        rest = Cell(number, "rest", VICTIM_ROLE)
-        values[rest] = sum(months[start:])
-        lines.append(Line(year, (*pieces, rest)))
+        rest = _cell(institution, "rest")
+        own[rest] = sum(months[start:])
+        lines.append(Line(total, (*pieces, rest)))
+    values |= own
     weights = tuple(1 / students[i] for i in institutions)
-    for end in ends:
-        sector = Cell(SECTOR, f"through-{end}", VICTIM_ROLE)
-        parts = tuple(
-            Cell(n, f"through-{end}", VICTIM_ROLE) for n in range(1, len(institutions) + 1)
-        )
+    for end in shown:
+        sector = _cell(SECTOR, f"through-{end}")
+        parts = tuple(_cell(i, f"through-{end}") for i in institutions)
         values[sector] = sum(values[p] for p in parts)
         lines.append(Line(sector, parts, weights, derived_total=True))
-    unknown = frozenset(key for key in values if key.institution != SECTOR and key.group != "year")
-    return Table(values, tuple(lines), never_published=unknown), values
+    never = frozenset(own) | (year.table.never_published if year else frozenset())
+    return Table(values, tuple(lines), never_published=never), frozenset(own), own
 
 
 def secure_month_ends(
@@ -155,44 +184,48 @@ def secure_month_ends(
     months: int,
     k: int,
     level: int,
+    year: Year | None = None,
 ) -> dict[int, float]:
     """The month ends (index → mean) of the first ``months`` that may be published: every
     count of 1 … k − 1 of an institution up to a published month end, between two of them
-    or after the last keeps a feasible integer range at least ``level`` wide."""
+    or after the last, and every withheld cell of ``year`` (those its own audit could
+    protect), keeps a feasible integer range at least ``level`` wide."""
+    if not monthly:
+        return {}  # no institution in the mean: nothing to publish
     shown = list(range(months))
-    while shown and monthly:
-        table, values = _model(monthly, students, shown)
-        small = [key for key in table.never_published if 0 < values[key] < k]
+    withheld = (year.withheld - year.exposed) if year else frozenset()
+    while shown:
+        table, own, values = _model(monthly, students, shown, year)
+        small = [key for key in own if 0 < values[key] < k]
         ranges = audit.integer_ranges(
             table,
-            (),
+            year.withheld if year else (),
             unpublished=small,
+            only=[*small, *withheld],
             settled=lambda key, lo, hi: hi - lo >= level,
         ).ranges
-        narrow = sorted(key for key, (lo, hi) in ranges.items() if hi - lo < level)
+        narrow = sorted((key for key, (lo, hi) in ranges.items() if hi - lo < level), key=str)
         if not narrow:
             break
         shown.remove(_month_end_of(narrow[0], shown))
     return {index: mean_through(monthly, students, index) for index in shown}
 
 
-def _month_end_of(key: Cell, shown: Sequence[int]) -> int:
+def _month_end_of(key: Key, shown: Sequence[int]) -> int:
     """The month end to withhold for a narrow cell: its own, or the one its piece ends at;
-    the last shown for the piece after it."""
-    name = key.group
-    if name == "rest":
+    the last shown for the piece after it or for a narrowed yearly cell."""
+    name = key.group if isinstance(key, Cell) else ""
+    if not name.startswith(f"{SAME_PERIOD}:") or name.endswith(":rest"):
         return shown[-1]
     return int(name.rsplit("-", 1)[1])
 
 
-def publication(school_year: str, today: date, withheld_on_line: bool, k: int, level: int) -> dict:
+def publication(school_year: str, today: date, year: Year | None, k: int, level: int) -> dict:
     """What a year's publication says about its same period: the month ends considered
     (calendar month numbers) and the means published (by month number)."""
     months = passed_months(school_year, today)
     monthly, students = monthly_counts(school_year)
-    published: dict[int, float] = {}
-    if not withheld_on_line and months:
-        published = secure_month_ends(monthly, students, months, k, level)
+    published = secure_month_ends(monthly, students, months, k, level, year) if months else {}
     number = lambda index: str(month_end(school_year, index).month)  # noqa: E731
     return {
         "group": GROUP,

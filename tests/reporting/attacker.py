@@ -355,6 +355,55 @@ def _build(
     return model
 
 
+def _add_same_period(
+    model: _Model,
+    rows: Sequence[Mapping[str, Any]],
+    sector: Sequence[Mapping[str, Any]],
+    students: Mapping[str, int],
+    means: Sequence[float],
+    mean_decimals: int | None,
+) -> None:
+    """The same-period means as equations over new unknowns ``(brin, "through-j", "all")``."""
+    if not means:
+        return
+    per_institution = _institution_students(rows, students)
+    in_mean = sorted(
+        {r["institution"] for r in rows if (r["group"], r["victim_role"]) == ("total", "all")}
+        & {b for b, s in per_institution.items() if s}
+    )
+    figure = next(f for f in sector if (f["group"], f["victim_role"]) == ("total", "all"))
+    if figure.get("institutions") != len(in_mean):
+        raise ValueError("the same period's institutions are not those of the year's mean")
+    n = len(in_mean)
+    for brin in in_mean:
+        previous = None
+        for j in range(len(means)):
+            cell = (brin, f"through-{j}", "all")
+            model.variable(cell, 0)
+            if previous is not None:
+                model.add([(1, cell), (-1, previous)], 0, math.inf, f"{brin}: same period grows")
+            previous = cell
+        model.add(
+            [(1, (brin, "total", "all")), (-1, previous)],
+            0,
+            math.inf,
+            f"{brin}: same period at most the year",
+        )
+    for j, mean in enumerate(means):
+        target = float(mean) * n
+        tolerance = _MEAN_REL_TOL * max(1.0, abs(target))
+        if mean_decimals is not None:
+            tolerance += 0.5 * 10.0**-mean_decimals * n
+        model.add(
+            [(1000.0 / per_institution[b], (b, f"through-{j}", "all")) for b in in_mean],
+            target - tolerance,
+            target + tolerance,
+            f"same period {j}: mean rate",
+            slack=0.0,
+            mean=True,
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # Solving
 # --------------------------------------------------------------------------------------------
@@ -865,6 +914,7 @@ def attack(
     time_limit: float | None = None,
     *,
     upper_bound: int = 10**6,
+    same_period: Sequence[float] = (),
 ) -> AttackResult:
     """Recover what can be recovered of the withheld counts of one school year.
 
@@ -880,6 +930,10 @@ def attack(
     Without a limit every range is exact, however long that takes: a mean published at full
     precision over many withheld cells is a hard lattice problem (see ``_Space``).
     ``upper_bound``: an upper bound on every count, only to keep the programs bounded.
+    ``same_period``: figure 5.1's same-period means of the year (total, all victims), at the
+    month ends published, oldest first: the mean of ``1000 * count up to that day /
+    students`` over the institutions of the year's total mean. Each adds unknown counts per
+    institution (at least 0, not decreasing, at most its yearly total) and one equation.
 
     Every withheld cell's range is found by minimising and maximising it over all non-negative
     integer tables consistent with the publication (one model per independent block of cells,
@@ -890,6 +944,7 @@ def attack(
     model = _build(
         rows, sector, students, dict(known or {}), misconduct, mean_decimals, upper_bound
     )
+    _add_same_period(model, rows, sector, students, same_period, mean_decimals)
     targets_of: dict[int, list[Cell]] = defaultdict(list)
     components = _components(model)
     block_of = {}

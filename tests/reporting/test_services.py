@@ -340,15 +340,16 @@ def test_compute_rejects_a_malformed_school_year(db):
         engine.compute_school_year("2022/2023")
 
 
-def test_aggregation_is_one_group_by_query(sector, django_assert_max_num_queries):
-    # The incidents are read by exactly one query, whatever their number.
+def test_aggregation_is_two_group_by_queries(sector, django_assert_max_num_queries):
+    # The incidents are read by exactly two queries, whatever their number: the figures'
+    # aggregate and the same period's counts per institution and month (reporting.same_period).
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries:
         engine.compute_school_year(YEAR)
     incident_queries = [q["sql"] for q in queries if '"incidents_incident"' in q["sql"]]
-    assert len(incident_queries) == 1
-    assert "GROUP BY" in incident_queries[0]
+    assert len(incident_queries) == 2
+    assert all("GROUP BY" in sql for sql in incident_queries)
 
 
 def test_known_school_years_and_nightly_selection(sector):
