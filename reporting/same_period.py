@@ -125,7 +125,7 @@ class Year:
     total_cells: Mapping[int, Key]
 
 
-SAME_PERIOD = "same-period"  # the institution field of this module's cells
+SAME_PERIOD = "same-period"  # the prefix of the group field of this module's cells
 
 
 def _cell(institution: int, name: str) -> Cell:

@@ -59,6 +59,17 @@ def collect(api: APIClient, school_year: str) -> tuple[list, list]:
     return rows, sector
 
 
+def collect_as_named_researcher(school_year: str) -> tuple[list, list]:
+    """:func:`collect` as a researcher with named access (the most an outside reader gets)."""
+    named = MembershipFactory(
+        user=UserFactory(username="named"),
+        institution=None,
+        role=Role.RESEARCHER,
+        named_access=True,
+    ).user
+    return collect(client(named), school_year)
+
+
 def truth_of(school_year: str) -> dict:
     set_id = FigureSet.objects.get(school_year=school_year, status="current").pk
     return {
@@ -74,13 +85,7 @@ def truth_of(school_year: str) -> dict:
 def test_the_integer_attack_recovers_nothing_as_researcher_or_as_any_coordinator(
     world, school_year
 ):
-    named = MembershipFactory(
-        user=UserFactory(username="named"),
-        institution=None,
-        role=Role.RESEARCHER,
-        named_access=True,
-    ).user
-    rows, sector = collect(client(named), school_year)
+    rows, sector = collect_as_named_researcher(school_year)
     truth = truth_of(school_year)
     students = {r["institution"]: r["students"] for r in rows}
     withheld = [r for r in rows if r["suppressed"]]
