@@ -416,8 +416,10 @@ MIV_DISCLOSURE_K = env.int("MIV_DISCLOSURE_K", default=5)
 # The protection level of the publication (reporting.audit): every withheld count keeps a
 # feasible integer range at least this wide for an attacker who solves integer programs.
 MIV_DISCLOSURE_PROTECTION = env.int("MIV_DISCLOSURE_PROTECTION", default=2)
-# Seconds the audit of one publication may take before it stops (and logs that it did).
-MIV_DISCLOSURE_AUDIT_SECONDS = env.int("MIV_DISCLOSURE_AUDIT_SECONDS", default=60)
+# Seconds each audit of a publication (the year's table, the same period) may take. An
+# audit that runs out withholds what it did not show safe (for the table: every cell) and
+# logs it. A synthetic sector of 60 institutions needs about 3 minutes on one core.
+MIV_DISCLOSURE_AUDIT_SECONDS = env.int("MIV_DISCLOSURE_AUDIT_SECONDS", default=900)
 # Import files larger than MIV_IMPORT_MAX_BYTES (32 MiB by default; set with the upload
 # limits above) are refused before they are read.
 # Descriptions and measures are anonymised this many years after the incident.

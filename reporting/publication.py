@@ -27,6 +27,12 @@ What is decided here
 * **The same period** (figure 5.1's comparison of a running year): the sector mean up to
   month ends, one line, audited together with the year's table
   (:mod:`reporting.same_period`).
+* **Fail safe**: each audit has ``MIV_DISCLOSURE_AUDIT_SECONDS`` (default 15 minutes; a
+  synthetic sector of 60 institutions takes about 4 on one core). A table audit that runs
+  out, or leaves a cell too narrow with no candidate to suppress, publishes no count and
+  no sector figure of the year to outside readers (``audit.withheld_all``; coordinators
+  keep their own institution's) and logs an error; a same-period audit that runs out
+  publishes no month end. What was not shown safe is not published.
 """
 
 from __future__ import annotations
@@ -59,6 +65,12 @@ def disclosure_k() -> int:
 def protection_level() -> int:
     """How wide (at least) the feasible range of every withheld cell stays."""
     return max(1, int(getattr(settings, "MIV_DISCLOSURE_PROTECTION", 2)))
+
+
+def audit_seconds() -> float:
+    """The time budget of each of a publication's two audits (the year's table, the
+    same period); what was not shown safe in time is not published."""
+    return float(getattr(settings, "MIV_DISCLOSURE_AUDIT_SECONDS", 900))
 
 
 def line_key(group: str, role: str) -> str:
@@ -134,8 +146,10 @@ def _secure(
         cost=disclosure.figures_cost,
         contributor=lambda cell: cell.institution,
         readers=readers,
-        budget_seconds=float(getattr(settings, "MIV_DISCLOSURE_AUDIT_SECONDS", 60)),
+        budget_seconds=audit_seconds(),
     )
+    if secured.timed_out:
+        return secured  # an outcome of the time budget, not of the inputs alone
     _SECURED[key] = secured
     while len(_SECURED) > _SECURED_KEEP:
         _SECURED.popitem(last=False)
@@ -151,18 +165,26 @@ def compute(figure_set_id: int, groups: tuple[str, ...], misconduct: str) -> dic
     secured = _secure(table, students, groups, misconduct, k, level)
     seconds = time.monotonic() - started
     withheld = secured.protection.suppressed
-    if secured.exposed:
-        logger.warning(
-            "Publication of figure set %s: %d withheld cells stay narrower than the "
-            "protection level (no candidate left).",
+    published_cells = [key for key in table.values if key not in table.never_published]
+    unfinished = secured.timed_out or bool(secured.exposed)
+    if unfinished:
+        # Fail safe: an audit that did not finish, or left a cell narrower than the
+        # protection level, has not shown the publication safe. Outside readers then get
+        # no count and no sector figure of the year (coordinators keep their own
+        # institution's); the next computation, with more time, publishes it.
+        logger.error(
+            "Publication of figure set %s: the audit %s (%d cells narrower than the "
+            "protection level with no candidate left); every cell is withheld. Raise "
+            "MIV_DISCLOSURE_AUDIT_SECONDS and compute the year again.",
             figure_set_id,
+            "ran out of time" if secured.timed_out else "finished",
             len(secured.exposed),
         )
+        withheld = frozenset(published_cells)
     statistics: dict[str, list[str]] = {}
     for cell in withheld:
         if cell.institution != disclosure.SECTOR:
             statistics[line_key(cell.group, cell.role)] = list(NONLINEAR_STATISTICS)
-    published_cells = [key for key in table.values if key not in table.never_published]
     school_year = FigureSet.objects.values_list("school_year", flat=True).get(pk=figure_set_id)
     year = same_period.Year(
         table,
@@ -184,7 +206,15 @@ def compute(figure_set_id: int, groups: tuple[str, ...], misconduct: str) -> dic
             for cell in withheld
         ),
         "statistics": dict(sorted(statistics.items())),
-        "same_period": same_period.publication(school_year, clock.today(), year, k, level),
+        "same_period": same_period.publication(
+            school_year,
+            clock.today(),
+            year,
+            k,
+            level,
+            publish=not unfinished,
+            budget_seconds=audit_seconds(),
+        ),
         "audit": {
             "cells": len(published_cells),
             "withheld": len(withheld),
@@ -192,6 +222,7 @@ def compute(figure_set_id: int, groups: tuple[str, ...], misconduct: str) -> dic
             "integer_audit": len(secured.added),
             "exposed": len(secured.exposed),
             "timed_out": secured.timed_out,
+            "withheld_all": unfinished,
             "rounds": secured.rounds,
             "solves": secured.solves,
             "seconds": round(seconds, 2),

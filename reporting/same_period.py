@@ -40,6 +40,7 @@ and for any group (:mod:`reporting.dashboards.trend`).
 from __future__ import annotations
 
 import calendar
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -185,16 +186,22 @@ def secure_month_ends(
     k: int,
     level: int,
     year: Year | None = None,
+    budget_seconds: float | None = None,
 ) -> dict[int, float]:
     """The month ends (index → mean) of the first ``months`` that may be published: every
     count of 1 … k − 1 of an institution up to a published month end, between two of them
     or after the last, and every withheld cell of ``year`` (those its own audit could
-    protect), keeps a feasible integer range at least ``level`` wide."""
+    protect), keeps a feasible integer range at least ``level`` wide. None when the audit
+    takes longer than ``budget_seconds`` (fail safe: what was not shown safe is not
+    published)."""
     if not monthly:
         return {}  # no institution in the mean: nothing to publish
+    started = time.monotonic()
     shown = list(range(months))
     withheld = (year.withheld - year.exposed) if year else frozenset()
     while shown:
+        if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
+            return {}
         table, own, values = _model(monthly, students, shown, year)
         small = [key for key in own if 0 < values[key] < k]
         ranges = audit.integer_ranges(
@@ -220,12 +227,26 @@ def _month_end_of(key: Key, shown: Sequence[int]) -> int:
     return int(name.rsplit("-", 1)[1])
 
 
-def publication(school_year: str, today: date, year: Year | None, k: int, level: int) -> dict:
+def publication(
+    school_year: str,
+    today: date,
+    year: Year | None,
+    k: int,
+    level: int,
+    *,
+    publish: bool = True,
+    budget_seconds: float | None = None,
+) -> dict:
     """What a year's publication says about its same period: the month ends considered
-    (calendar month numbers) and the means published (by month number)."""
+    (calendar month numbers) and the means published (by month number); none without
+    ``publish`` (a year whose audit did not finish publishes nothing)."""
     months = passed_months(school_year, today)
     monthly, students = monthly_counts(school_year)
-    published = secure_month_ends(monthly, students, months, k, level, year) if months else {}
+    published = (
+        secure_month_ends(monthly, students, months, k, level, year, budget_seconds)
+        if months and publish
+        else {}
+    )
     number = lambda index: str(month_end(school_year, index).month)  # noqa: E731
     return {
         "group": GROUP,

@@ -14,6 +14,7 @@ from incidents.choices import ImportStatus, Role
 from incidents.models import ImportJob, Incident, LabelMapping, Membership
 from miv import clock
 from reporting.models import FigureSet
+from tests.services.summary import record
 
 # transaction=True: the import job is queued on commit, as in a real run.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -40,11 +41,53 @@ def test_the_legacy_register_is_imported_through_an_import_job_with_its_mapping(
 
 
 def test_the_printed_research_token_opens_the_research_api(demo):
+    """The token works; and what an outside reader collects keeps issue 11's promise: for
+    every complete year of the demo, the integer attack on every research row and sector
+    figure (a researcher with named access) recovers no withheld count and leaves none
+    narrower than the protection level. (One test: every demo test seeds the demo anew.)"""
+    from django.core.cache import cache
+
+    from reporting import audit, publication
+    from tests.factories import MembershipFactory, UserFactory
+    from tests.reporting.attacker import attack
+    from tests.reporting.test_attack import client as client_of
+    from tests.reporting.test_attack import collect, too_narrow, truth_of
+
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {demo['research_token']}")
     response = client.get("/api/v1/research/rates/", {"school_year": "2022-2023"})
     assert response.status_code == 200, response.content
     assert len(response.json()) == 12
+
+    named = MembershipFactory(
+        user=UserFactory(username="named"),
+        institution=None,
+        role=Role.RESEARCHER,
+        named_access=True,
+    ).user
+    level = publication.protection_level()
+    years = demo["school_years"][:-1]  # the last one runs
+    cells = withheld = recovered = narrow = 0
+    for school_year in years:
+        cache.clear()  # the rate limit (per minute): the reader collects a year a minute
+        rows, sector = collect(client_of(named), school_year)
+        truth = truth_of(school_year)
+        students = {row["institution"]: row["students"] for row in rows}
+        result = attack(rows, sector, students, mean_decimals=audit.MEAN_DECIMALS)
+        for cell, (lo, hi) in result.ranges.items():
+            assert lo <= truth[cell] <= hi  # the attacker is sound
+        assert result.exact
+        cells += len(rows)
+        withheld += sum(1 for row in rows if row["suppressed"])
+        recovered += len(result.recovered)
+        narrow += len(too_narrow(result.ranges, level))
+    record(
+        f"publication: demo, {len(years)} complete years",
+        f"withheld {withheld}/{cells} cells ({100 * withheld / cells:.0f} %); integer attack "
+        f"(named researcher) recovered {recovered}, narrower than {level}: {narrow}",
+        failures=recovered + narrow,
+    )
+    assert withheld > 0 and recovered == 0 and narrow == 0
 
 
 def test_a_second_run_adds_nothing_and_revokes_the_old_token(demo, capsys):

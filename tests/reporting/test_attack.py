@@ -12,7 +12,10 @@ give back neither count nor student number; two coordinators see the same outsid
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from incidents.choices import Role
@@ -213,3 +216,48 @@ def _named_rows(school_year: str) -> list[dict]:
     user = UserFactory()
     MembershipFactory(user=user, institution=None, role=Role.RESEARCHER, named_access=True)
     return client(user).get(RESEARCH, {"school_year": school_year}).json()
+
+
+@pytest.mark.django_db
+def test_an_audit_that_does_not_finish_withholds_every_count_and_says_so(
+    settings,
+    monkeypatch,
+    caplog,
+    coordinator_a,
+    institution_a,
+    institution_b,
+    location_a,
+    location_b,
+):
+    """Fail safe: with no time for the integer audit (the test sector needs more than one
+    round) the year publishes no count, no sector figure and no same-period mean to outside
+    readers, and the log says why; a coordinator keeps their own institution's counts."""
+    from .world import build_world
+
+    settings.MIV_DISCLOSURE_AUDIT_SECONDS = 0
+    monkeypatch.setattr(publication, "_SECURED", OrderedDict())  # nothing remembered
+    build_world(institution_a, institution_b, location_a, location_b)
+
+    stored = publication.stored(FigureSet.objects.get(school_year=YEAR, status="current").pk)
+    assert stored["audit"]["timed_out"] and stored["audit"]["withheld_all"]
+    assert stored["same_period"]["means"] == {}
+    assert "every cell is withheld" in caplog.text
+    rows, sector = collect_as_named_researcher(YEAR)
+    assert rows and sector
+    assert all(row["suppressed"] and row["count"] is None for row in rows)
+    assert all(f["mean_rate"] is None and f["pooled_count"] is None for f in sector)
+    # The dashboard and its charts draw a year with every outside figure withheld.
+    browser = Client()
+    browser.force_login(coordinator_a)
+    for url in ("/figures/", *(f"/figures/chart/{f}.svg" for f in ("5.1", "5.3", "6.2", "6.4"))):
+        assert browser.get(url, {"school_year": YEAR}).status_code == 200, url
+    own = [r for r in figure_53(coordinator_a, Choice(YEAR, "total", "all"))["rows"] if r["own"]]
+    assert [r["count"] for r in own] == [
+        InstitutionRate.objects.get(
+            figure_set__school_year=YEAR,
+            figure_set__status="current",
+            institution=institution_a,
+            group="total",
+            victim_role="all",
+        ).count
+    ]

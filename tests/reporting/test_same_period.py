@@ -121,6 +121,15 @@ def test_a_month_end_that_names_an_institution_is_withheld():
     assert narrow_cells(monthly, students, published) == []
 
 
+def test_a_same_period_audit_out_of_time_publishes_no_month_end():
+    # The same sector as above, whose September end is safe: with no time for the audit,
+    # nothing is shown safe, so nothing is published.
+    monthly = {1: [1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8], 2: [0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16]}
+    students = {1: 1000, 2: 2000}
+    assert same_period.secure_month_ends(monthly, students, 2, K, LEVEL, budget_seconds=60)
+    assert same_period.secure_month_ends(monthly, students, 2, K, LEVEL, budget_seconds=0) == {}
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
