@@ -48,10 +48,9 @@ def test_the_printed_research_token_opens_the_research_api(demo):
     from django.core.cache import cache
 
     from reporting import audit, publication
-    from tests.factories import MembershipFactory, UserFactory
     from tests.reporting.attacker import attack
     from tests.reporting.test_attack import client as client_of
-    from tests.reporting.test_attack import collect, too_narrow, truth_of
+    from tests.reporting.test_attack import collect, named_researcher, too_narrow, truth_of
 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {demo['research_token']}")
@@ -59,12 +58,7 @@ def test_the_printed_research_token_opens_the_research_api(demo):
     assert response.status_code == 200, response.content
     assert len(response.json()) == 12
 
-    named = MembershipFactory(
-        user=UserFactory(username="named"),
-        institution=None,
-        role=Role.RESEARCHER,
-        named_access=True,
-    ).user
+    named = named_researcher()
     level = publication.protection_level()
     years = demo["school_years"][:-1]  # the last one runs
     cells = withheld = recovered = narrow = 0

@@ -62,15 +62,19 @@ def collect(api: APIClient, school_year: str) -> tuple[list, list]:
     return rows, sector
 
 
-def collect_as_named_researcher(school_year: str) -> tuple[list, list]:
-    """:func:`collect` as a researcher with named access (the most an outside reader gets)."""
-    named = MembershipFactory(
+def named_researcher():
+    """A researcher with named access (the most an outside reader gets)."""
+    return MembershipFactory(
         user=UserFactory(username="named"),
         institution=None,
         role=Role.RESEARCHER,
         named_access=True,
     ).user
-    return collect(client(named), school_year)
+
+
+def collect_as_named_researcher(school_year: str) -> tuple[list, list]:
+    """:func:`collect` as a :func:`named_researcher`."""
+    return collect(client(named_researcher()), school_year)
 
 
 def truth_of(school_year: str) -> dict:
