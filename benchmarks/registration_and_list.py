@@ -20,10 +20,12 @@ school years and measures, in the same run and interleaved:
 * **List**: page 1 of ``GET /api/v1/incidents/`` as the coordinator of the largest
   institution, against the bare queries a page needs (``count(*)`` of the institution's
   incidents and the 25 newest rows), at 100,000 and 1,000,000 incidents (10,000,000 with
-  ``--incidents 10000000``, a manual run). Enforced: flat, i.e. page 1 at the largest size
-  at most 1.5x its time at the smallest (the old query scanned the whole table: 44x the bare
-  queries at 1M and growing). Issue 16's goal, within 3x the bare queries, is printed as a
-  goal: the page's fixed cost of serialising 50 rows is several times the indexed queries.
+  ``--incidents 10000000``, a manual run). Enforced: flat, i.e. page 1's time above the
+  bare queries at the largest size at most 1.5x that at the smallest (the coordinator's
+  institution grows with the table, and its bare count with it; the old query scanned the
+  whole table: 44x the bare queries at 1M and growing). Issue 16's goal, within 3x the bare
+  queries, is printed as a goal: the page's fixed cost of serialising 50 rows is still
+  about twice the indexed queries at 1M.
 
 The scratch database is dropped at the end (``--keep`` keeps it). ``--ci``: fewer
 repetitions. Exits 1 when a target is missed by more than the noise measured between the
@@ -368,12 +370,16 @@ def main() -> None:
                 f"{result['api'] * 1000:>8.1f} ms {result['ratio']:>6.2f} ± {result['noise']:.2f}"
                 f"  {'met' if goal != 'MISSED' else 'not met'}"
             )
-        # Flat: the page costs what it shows, not what the table holds.
-        growth = pages[-1]["api"] / pages[0]["api"]
+        # Flat: the page costs what it shows, not what the table holds. The coordinator's
+        # institution grows with the table here, and so does the bare count of its rows;
+        # what must stay flat is the page's cost above those bare queries.
+        excess = [p["api"] - p["bare"] for p in pages]
+        growth = excess[-1] / excess[0]
         noise = max(p["noise"] / p["ratio"] for p in pages)
         flat = verdict(growth, LIST_FLATNESS, noise * growth)
         print(
-            f"  page 1 at {sizes[-1]:,} incidents / at {sizes[0]:,}: {growth:.2f} "
+            f"  page 1 above the bare queries at {sizes[-1]:,} incidents / at {sizes[0]:,}: "
+            f"{excess[-1] * 1000:.1f} ms / {excess[0] * 1000:.1f} ms = {growth:.2f} "
             f"(enforced <= {LIST_FLATNESS}: {flat})"
         )
         failed |= flat == "MISSED"

@@ -41,6 +41,7 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -156,9 +157,16 @@ def _secure(
     return secured
 
 
-def compute(figure_set_id: int, groups: tuple[str, ...], misconduct: str) -> dict[str, Any]:
+def compute(
+    figure_set_id: int,
+    groups: tuple[str, ...],
+    misconduct: str,
+    month_rows: Iterable[tuple[int, int, int]] | None = None,
+) -> dict[str, Any]:
     """The publication of a set (not stored): the withheld cells, the withheld
-    statistics per sector line, and what the audit did."""
+    statistics per sector line, and what the audit did. ``month_rows``: the figures job's
+    counts per institution and month (:func:`reporting.same_period.month_rows`); queried
+    when not given."""
     k, level = disclosure_k(), protection_level()
     table, students, ids = _table(figure_set_id, groups, misconduct)
     started = time.monotonic()
@@ -214,6 +222,7 @@ def compute(figure_set_id: int, groups: tuple[str, ...], misconduct: str) -> dic
             level,
             publish=not unfinished,
             budget_seconds=audit_seconds(),
+            month_rows=month_rows,
         ),
         "audit": {
             "cells": len(published_cells),
@@ -230,9 +239,14 @@ def compute(figure_set_id: int, groups: tuple[str, ...], misconduct: str) -> dic
     }
 
 
-def publish(figure_set_id: int, groups: tuple[str, ...], misconduct: str) -> dict[str, Any]:
+def publish(
+    figure_set_id: int,
+    groups: tuple[str, ...],
+    misconduct: str,
+    month_rows: Iterable[tuple[int, int, int]] | None = None,
+) -> dict[str, Any]:
     """Compute the publication of a set and store it with the set."""
-    publication = compute(figure_set_id, groups, misconduct)
+    publication = compute(figure_set_id, groups, misconduct, month_rows)
     FigureSet.objects.filter(pk=figure_set_id).update(publication=publication)
     return publication
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import calendar
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -73,10 +73,25 @@ def passed_months(school_year: str, today: date) -> int:
     return sum(1 for index in range(MONTHS) if month_end(school_year, index) < today)
 
 
-def monthly_counts(school_year: str) -> tuple[dict[int, list[int]], dict[int, int]]:
+def month_rows(school_year: str) -> list[tuple[int, int, int]]:
+    """``(institution_id, calendar month, count)`` of a year's counted registrations. One
+    GROUP BY; the figures job takes them from its own aggregate instead
+    (:func:`reporting.engine.rows.aggregate`)."""
+    return list(
+        Incident.objects.counted()
+        .filter(school_year=school_year)
+        .values_list("institution_id", "occurred_on__month")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
+def monthly_counts(
+    school_year: str, rows: Iterable[tuple[int, int, int]] | None = None
+) -> tuple[dict[int, list[int]], dict[int, int]]:
     """The counted registrations of a year per institution and month (August first, twelve
     months), for the institutions of the sector mean (a student count, not marked unusable),
-    with their student counts. One GROUP BY."""
+    with their student counts. From ``rows`` of :func:`month_rows` (queried when not given)."""
     unusable = set(
         UnusableYear.objects.filter(school_year=school_year).values_list(
             "institution_id", flat=True
@@ -90,15 +105,9 @@ def monthly_counts(school_year: str) -> tuple[dict[int, list[int]], dict[int, in
         if institution not in unusable
     }
     counts = {institution: [0] * 12 for institution in students}
-    rows = (
-        Incident.objects.counted()
-        .filter(school_year=school_year, institution_id__in=list(students))
-        .values_list("institution_id", "occurred_on__month")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for institution, month, n in rows:
-        counts[institution][(month - 8) % 12] += n
+    for institution, month, n in month_rows(school_year) if rows is None else rows:
+        if institution in counts:
+            counts[institution][(month - 8) % 12] += n
     return counts, students
 
 
@@ -236,12 +245,14 @@ def publication(
     *,
     publish: bool = True,
     budget_seconds: float | None = None,
+    month_rows: Iterable[tuple[int, int, int]] | None = None,
 ) -> dict:
     """What a year's publication says about its same period: the month ends considered
     (calendar month numbers) and the means published (by month number); none without
-    ``publish`` (a year whose audit did not finish publishes nothing)."""
+    ``publish`` (a year whose audit did not finish publishes nothing). ``month_rows``: the
+    figures job's counts per institution and month (:func:`monthly_counts`)."""
     months = passed_months(school_year, today)
-    monthly, students = monthly_counts(school_year)
+    monthly, students = monthly_counts(school_year, month_rows)
     published = (
         secure_month_ends(monthly, students, months, k, level, year, budget_seconds)
         if months and publish

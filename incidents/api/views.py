@@ -26,6 +26,15 @@ from incidents.idempotency import Outcome, fingerprint, run_once
 from incidents.models import Incident, Institution, Location
 from miv.api.problems import ProblemSerializer
 
+# What a page of the incident list reads (IncidentViewSet.get_queryset).
+LIST_RELATED = ("institution", "incident_type", "registered_by")
+LIST_COLUMNS = (
+    *(field.name for field in Incident._meta.concrete_fields),
+    "institution__brin",
+    "incident_type__code",
+    "registered_by__username",
+)
+
 
 class ScopedQuerysetMixin:
     # Every API list and detail starts from the model's ``visible_to(user)``.
@@ -249,6 +258,17 @@ class IncidentViewSet(
     ordering_fields = ["occurred_on", "created_at", "id"]
     ordering = ["-occurred_on", "-id"]
     http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list":
+            # A page shows the incident's own columns and one column of each relation
+            # (BRIN, type code, username; the location as its id): loading whole related
+            # rows cost about a quarter of page 1 (benchmarks/registration_and_list.py).
+            queryset = (
+                queryset.select_related(None).select_related(*LIST_RELATED).only(*LIST_COLUMNS)
+            )
+        return queryset
 
     def perform_create(self, serializer):
         serializer.instance = services.register_incident(

@@ -4,8 +4,9 @@
 
 1. takes a per-school-year lock (:mod:`.locking`: a PostgreSQL advisory lock; a process lock
    on SQLite),
-2. aggregates **in the database** (:mod:`.rows`): one ``GROUP BY institution, type, victim
-   role`` over the year's counted incidents (never a loop over incidents in Python),
+2. aggregates **in the database** (:mod:`.rows`): ``GROUP BY institution, type, victim
+   role`` over the year's counted incidents, and per institution and month for the same
+   period's publication, in one scan on PostgreSQL (never a loop over incidents in Python),
 3. rolls the small aggregate up to subcategories, categories, the report's two groups and
    the total with one matrix product (the groups are :mod:`reporting.groups`), and computes
    rates, sector summaries and the correlations with the JOB and MO scores with the

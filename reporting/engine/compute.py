@@ -70,7 +70,7 @@ def compute_school_year(
         progress(5, "aggregate")
 
         groups = group_table()
-        aggregate = rows.aggregate_counts(school_year)
+        aggregate = rows.aggregate(school_year)
         students = dict(
             StudentCount.objects.filter(school_year=school_year).values_list(
                 "institution_id", "students"
@@ -111,7 +111,7 @@ def compute_school_year(
                     figure_set_id=figure_set.pk,
                     computed_at=computed_at,
                     groups=groups,
-                    aggregate=aggregate,
+                    aggregate=aggregate.counts,
                     students=students,
                     institution_ids=institution_ids,
                     scores=scores,
@@ -144,6 +144,7 @@ def compute_school_year(
                 figure_set.pk,
                 (*REPORT_GROUPS, *categories.values_list("code", flat=True)),
                 MISCONDUCT_CATEGORY,
+                aggregate.monthly,
             )
             progress(90, "publish")
             published = store.make_current(figure_set)
