@@ -13,10 +13,16 @@ run and interleaved:
 * the full computation of the 3 school years (``reporting.engine.compute_school_year``:
   aggregate, roll-up, rates, sector, correlations, write, publish, clean-up),
 
-prints both wall times, their ratio (target: at most 2), the peak Python memory of one
-computation (which must not grow with the number of incidents) and checks that the stored
-counts equal the bare aggregate. The scratch database is dropped at the end (``--keep`` keeps
-it). ``--ci`` does one timed repetition instead of three.
+prints both wall times and their ratio at each size against issue 16's goal (at most 1.5;
+not met yet: the job's fixed cost of writing, protecting and publishing ~50,000 rows is of the
+order of the aggregate at 1M), the peak Python memory of one computation (which must not grow
+with the number of incidents) and checks that the stored counts equal the bare aggregate.
+
+Enforced (exit 1 when missed by more than the noise between the repetitions): the ratio at
+the largest size at most 6 (a regression guard), the job's time above the bare aggregate at
+the largest size at most 1.5x that at the smallest (a fixed cost, not one per incident), and
+equal counts. The scratch database is dropped at the end (``--keep`` keeps it). ``--ci`` and
+the default both do three timed repetitions.
 """
 
 from __future__ import annotations
@@ -39,12 +45,23 @@ from common import (  # noqa: E402 - after the path set-up
     refuse,
     school_years,
     scratch_url,
+    spread,
+    verdict,
 )
+
+GOAL = 1.5  # issue 16: the job at most this many times the bare aggregate, at every size
+# Enforced at the largest size: a regression guard (before the one-scan aggregate the ratio
+# was 2.9 to 4.4 on a 2-core CI machine, 2.2 when issue 16 was filed).
+ENFORCED_RATIO = 6.0
+# Enforced: the job's cost above the bare aggregate is fixed (COPY, roll-up, publication,
+# clean-up of the small aggregate), so at the largest size at most this many times that
+# at the smallest.
+FIXED_GROWTH = 1.5
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ci", action="store_true", help="one timed repetition (for CI)")
+    parser.add_argument("--ci", action="store_true", help="run from CI (same measurements)")
     parser.add_argument("--incidents", type=int, default=1_000_000)
     parser.add_argument("--institutions", type=int, default=60)
     parser.add_argument("--years", type=int, default=3)
@@ -175,7 +192,7 @@ def measure(years: list[str], repeat: int) -> dict:
     bare_aggregate(years)
     full_job(years)
     bare_aggregate_per_year(years)
-    bare_times, split_times, job_times, aggregate_times = [], [], [], []
+    bare_times, split_times, job_times, aggregate_times, ratios = [], [], [], [], []
     rows: list[tuple] = []
     for _ in range(repeat):
         seconds, rows = bare_aggregate(years)
@@ -184,6 +201,7 @@ def measure(years: list[str], repeat: int) -> dict:
         seconds, aggregate = full_job(years)
         job_times.append(seconds)
         aggregate_times.append(aggregate)
+        ratios.append(seconds / min(bare_times[-1], split_times[-1]))
     matches, counted = check_counts(rows)
     bare_one, bare_split = statistics.median(bare_times), statistics.median(split_times)
     return {
@@ -192,6 +210,8 @@ def measure(years: list[str], repeat: int) -> dict:
         "bare_one": bare_one,
         "bare_split": bare_split,
         "job": statistics.median(job_times),
+        "job_noise": spread(job_times),
+        "ratio_noise": spread(ratios),
         "aggregate_in_job": statistics.median(aggregate_times),
         "peak": peak_memory(years),
         "matches": matches,
@@ -202,7 +222,7 @@ def measure(years: list[str], repeat: int) -> dict:
 
 def main() -> None:
     args = parse_args()
-    repeat = args.repeat or (1 if args.ci else 3)
+    repeat = args.repeat or 3
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
         refuse(
@@ -288,9 +308,29 @@ def main() -> None:
         ratio = final["job"] / final["bare"]
         growth = final["peak"] / max(results[0]["peak"], 1)
         print()
+        for r in results:
+            goal = verdict(r["job"] / r["bare"], GOAL, r["ratio_noise"])
+            print(
+                f"at {r['incidents']:,} incidents: ratio {r['job'] / r['bare']:.2f} "
+                f"± {r['ratio_noise']:.2f} (issue 16 goal <= {GOAL}: "
+                f"{'met' if goal != 'MISSED' else 'not met'})"
+            )
+        enforced = verdict(ratio, ENFORCED_RATIO, final["ratio_noise"])
         print(
             f"job wall time {final['job']:.3f}s, bare aggregate {final['bare']:.3f}s, "
-            f"ratio {ratio:.2f} (target <= 2.00: {'met' if ratio <= 2 else 'MISSED'})"
+            f"ratio {ratio:.2f} (enforced <= {ENFORCED_RATIO} at the largest size: {enforced})"
+        )
+        excess = [r["job"] - r["bare"] for r in results]
+        fixed_growth = excess[-1] / excess[0]
+        fixed = verdict(
+            fixed_growth,
+            FIXED_GROWTH,
+            fixed_growth * max(r["job_noise"] / (r["job"] - r["bare"]) for r in results),
+        )
+        print(
+            f"job above the bare aggregate: {excess[-1]:.3f}s at {final['incidents']:,} "
+            f"incidents, {excess[0]:.3f}s at {results[0]['incidents']:,} (x{fixed_growth:.2f}; "
+            f"enforced <= {FIXED_GROWTH}: {fixed})"
         )
         print(
             f"peak Python memory {final['peak'] / 2**20:.1f} MB at {final['incidents']:,} "
@@ -299,6 +339,11 @@ def main() -> None:
             f"victim roles per year, not the incidents); process max RSS "
             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
         )
+        if "MISSED" in (enforced, fixed):
+            print(
+                "the figures job missed a target by more than the measured noise", file=sys.stderr
+            )
+            sys.exit(1)
         if not all(r["matches"] for r in results):
             print("stored counts differ from the bare aggregate", file=sys.stderr)
             sys.exit(1)
