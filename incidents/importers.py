@@ -27,9 +27,11 @@ not before 2000, active type and location for new choices, field lengths and cho
 running ``full_clean()`` per row would cost several queries per row. The writes are in
 :mod:`incidents.import_writes`.
 
-Size (just over 500 lines): one driver over the columns of :mod:`incidents.columns` plus
-the two small importers of DUO counts and locations that share its parsing and its
-all-or-nothing rule.
+Size (just over 500 lines): one importer, :class:`IncidentImporter`, whose steps the
+import driver calls in turn (the header: find the standard or legacy columns; each row:
+clean it and decide new, update, unchanged or refused; the end: summarise). The steps share
+the importer's lookups of locations, types and existing incidents, so they stay together;
+the cells are read by :mod:`incidents.columns`, the writes are :mod:`incidents.import_writes`.
 """
 
 from __future__ import annotations
