@@ -138,11 +138,10 @@ def sector_figures(school_year: str) -> dict[str, Any]:
         out.append(
             {
                 "number": number,
-                "answer_codes": [c for c, _label in columns],
                 "title": str(title),
                 "question": code,
                 "question_text": question.text(language),
-                "columns": [label for _code, label in columns],
+                "columns": [{"code": c, "label": label} for c, label in columns],
                 "rows": rows,
                 "several": question.several,
                 "answered": figure.answered,
@@ -177,8 +176,8 @@ def chart_data(figure: dict[str, Any], k: int) -> dict[str, Any]:
         "several": figure["several"],
         "k": k,
         "columns": [
-            {"label": label, "neutral": code in NEUTRAL_ANSWERS}
-            for code, label in zip(figure["answer_codes"], figure["columns"], strict=True)
+            {"label": column["label"], "neutral": column["code"] in NEUTRAL_ANSWERS}
+            for column in figure["columns"]
         ],
         "rows": [
             {
