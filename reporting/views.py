@@ -126,6 +126,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             data["caption"] = drawn.caption
             context[name] = data
         context["running"] = dashboards.running_year(choice.school_year)
+        context["withheld_wholesale"] = viewer.protected and dashboards.withheld_wholesale(
+            choice.school_year
+        )
     template = (
         "reporting/_figures.html"
         if request.headers.get("HX-Request") == "true"

@@ -12,7 +12,16 @@ The package: :mod:`.choice` (what is shown, shared parts), :mod:`.trend` (5.1),
 :mod:`.downloads` (CSV). Below, what the pages use.
 """
 
-from .choice import FIGURES, BadChoice, Choice, current_sets, options, parse_choice, running_year
+from .choice import (
+    FIGURES,
+    BadChoice,
+    Choice,
+    current_sets,
+    options,
+    parse_choice,
+    running_year,
+    withheld_wholesale,
+)
 from .downloads import figure_csv_rows
 from .institutions import figure_53, funnel
 from .scatter import figure_scatter
@@ -31,4 +40,5 @@ __all__ = [
     "options",
     "parse_choice",
     "running_year",
+    "withheld_wholesale",
 ]

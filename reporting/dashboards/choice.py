@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from miv import clock
 from miv.schoolyear import is_running, through_date
 
-from .. import coverage_data, selection
+from .. import coverage_data, publication, selection
 from ..choices import FigureSetStatus, ScoreSource, VictimGroup
 from ..exports import group_names
 from ..models import FigureSet
@@ -78,6 +78,15 @@ def running_year(school_year: str) -> dict[str, Any] | None:
         "through_short": short_date(through),
         "through_date": through.isoformat(),
     }
+
+
+def withheld_wholesale(school_year: str) -> bool:
+    """Whether the year's current publication withholds every count and sector figure from
+    outside readers, because its audit did not finish (:func:`reporting.publication.compute`,
+    the fail safe). The page says so, instead of only "niet gepubliceerd" in every cell."""
+    set_id = current_sets().get(school_year)
+    stored = publication.stored(set_id) if set_id is not None else None
+    return bool(stored and stored["audit"].get("withheld_all"))
 
 
 def short_date(day) -> str:

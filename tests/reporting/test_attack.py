@@ -255,6 +255,11 @@ def test_an_audit_that_does_not_finish_withholds_every_count_and_says_so(
     browser.force_login(coordinator_a)
     for url in ("/figures/", *(f"/figures/chart/{f}.svg" for f in ("5.1", "5.3", "6.2", "6.4"))):
         assert browser.get(url, {"school_year": YEAR}).status_code == 200, url
+    # ... and says why, instead of only "niet gepubliceerd" in every cell.
+    page = browser.get("/figures/", {"school_year": YEAR}).content.decode()
+    assert "withheld-wholesale" in page
+    assert f"De cijfers van andere instellingen en van de sector over {YEAR}" in page
+    assert "De cijfers van uw eigen instelling ziet u wel." in page
     own = [r for r in figure_53(coordinator_a, Choice(YEAR, "total", "all"))["rows"] if r["own"]]
     assert [r["count"] for r in own] == [
         InstitutionRate.objects.get(

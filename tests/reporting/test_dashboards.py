@@ -98,6 +98,8 @@ def test_coordinator_sees_the_own_institution_among_anonymous_others(world, coor
             assert brin not in html and institution.pseudonym not in html
             assert institution.name not in html
     assert "andere instelling" in html
+    # A year whose audit finished says nothing of a wholesale withholding (test_attack).
+    assert "withheld-wholesale" not in html and not response.context["withheld_wholesale"]
     # Its row of figure 5.3 has its count; anonymous rows do not.
     rows = response.context["fig53"]["rows"]
     own = [r for r in rows if r["own"]]
