@@ -271,7 +271,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "miv.api.filters.FilterSetBackend",
         "miv.api.filters.StrictOrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "miv.api.pagination.StandardPagination",

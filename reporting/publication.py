@@ -161,10 +161,10 @@ def compute(
     figure_set_id: int,
     groups: tuple[str, ...],
     misconduct: str,
-    month_rows: Iterable[tuple[int, int, int]] | None = None,
+    counts_by_month: Iterable[tuple[int, int, int]] | None = None,
 ) -> dict[str, Any]:
     """The publication of a set (not stored): the withheld cells, the withheld
-    statistics per sector line, and what the audit did. ``month_rows``: the figures job's
+    statistics per sector line, and what the audit did. ``counts_by_month``: the figures job's
     counts per institution and month (:func:`reporting.same_period.month_rows`); queried
     when not given."""
     k, level = disclosure_k(), protection_level()
@@ -222,7 +222,7 @@ def compute(
             level,
             publish=not unfinished,
             budget_seconds=audit_seconds(),
-            month_rows=month_rows,
+            counts_by_month=counts_by_month,
         ),
         "audit": {
             "cells": len(published_cells),
@@ -243,10 +243,10 @@ def publish(
     figure_set_id: int,
     groups: tuple[str, ...],
     misconduct: str,
-    month_rows: Iterable[tuple[int, int, int]] | None = None,
+    counts_by_month: Iterable[tuple[int, int, int]] | None = None,
 ) -> dict[str, Any]:
     """Compute the publication of a set and store it with the set."""
-    publication = compute(figure_set_id, groups, misconduct, month_rows)
+    publication = compute(figure_set_id, groups, misconduct, counts_by_month)
     FigureSet.objects.filter(pk=figure_set_id).update(publication=publication)
     return publication
 

@@ -245,14 +245,14 @@ def publication(
     *,
     publish: bool = True,
     budget_seconds: float | None = None,
-    month_rows: Iterable[tuple[int, int, int]] | None = None,
+    counts_by_month: Iterable[tuple[int, int, int]] | None = None,
 ) -> dict:
     """What a year's publication says about its same period: the month ends considered
     (calendar month numbers) and the means published (by month number); none without
-    ``publish`` (a year whose audit did not finish publishes nothing). ``month_rows``: the
+    ``publish`` (a year whose audit did not finish publishes nothing). ``counts_by_month``: the
     figures job's counts per institution and month (:func:`monthly_counts`)."""
     months = passed_months(school_year, today)
-    monthly, students = monthly_counts(school_year, month_rows)
+    monthly, students = monthly_counts(school_year, counts_by_month)
     published = (
         secure_month_ends(monthly, students, months, k, level, year, budget_seconds)
         if months and publish

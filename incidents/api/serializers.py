@@ -1,10 +1,16 @@
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incidents.choices import Injury, PerpetratorRole, Urbanity
 from incidents.models import Incident, Institution, Location
+from miv.api.serializers import BuiltOnceModelSerializer
 from taxonomy.models import IncidentType
+
+SITE_TIMEZONE = ZoneInfo(settings.TIME_ZONE)
 
 
 class CodeRelatedField(serializers.SlugRelatedField):
@@ -17,7 +23,7 @@ class CodeRelatedField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
-class InstitutionSerializer(serializers.ModelSerializer):
+class InstitutionSerializer(BuiltOnceModelSerializer):
     """An MBO institution, identified by its BRIN code."""
 
     # A choice of 1-5 (the model's integer column would add its 64-bit range to the schema).
@@ -38,7 +44,7 @@ class InstitutionSerializer(serializers.ModelSerializer):
         }
 
 
-class LocationSerializer(serializers.ModelSerializer):
+class LocationSerializer(BuiltOnceModelSerializer):
     """A location (vestiging) of an institution, where incidents are registered."""
 
     institution = CodeRelatedField(
@@ -80,7 +86,7 @@ class WallClockTimeField(serializers.TimeField):
     """
 
 
-class IncidentSerializer(serializers.ModelSerializer):
+class IncidentSerializer(BuiltOnceModelSerializer):
     """An incident registered at a location of an institution.
 
     Fields that feed the figures are required (`victim_role`) or default to `unknown`
@@ -166,8 +172,13 @@ class IncidentSerializer(serializers.ModelSerializer):
                 ),
             },
             "status": {"help_text": "open, closed or withdrawn (withdrawn: not counted)."},
-            "created_at": {"help_text": "When it was registered."},
-            "updated_at": {"help_text": "Last change."},
+            # In the site's time zone, which MIV never switches: named here, DRF would look
+            # the current zone up twice per incident (a twentieth of a list page).
+            "created_at": {
+                "help_text": "When it was registered.",
+                "default_timezone": SITE_TIMEZONE,
+            },
+            "updated_at": {"help_text": "Last change.", "default_timezone": SITE_TIMEZONE},
         }
         # full_clean() in the service checks the per-institution uniqueness, with the
         # institution taken from the location.
@@ -176,8 +187,9 @@ class IncidentSerializer(serializers.ModelSerializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
-        if request is not None:
-            # A location of another institution is rejected as if it did not exist.
+        if request is not None and hasattr(self, "initial_data"):
+            # A location of another institution is rejected as if it did not exist. Only
+            # input is validated: a serializer that only shows incidents keeps no locations.
             self.fields["location"].queryset = Location.objects.registrable_by(
                 request.user
             ).select_related("institution")

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from miv.api import problems
+from miv.api.serializers import BuiltOnceModelSerializer
 from reporting.choices import JobReason, JobStatus, ScoreSource
 from reporting.models import FigureJob
 
@@ -174,7 +175,7 @@ class JobRequestSerializer(serializers.Serializer):
     )
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(BuiltOnceModelSerializer):
     """A figures computation: status and progress."""
 
     url = serializers.SerializerMethodField()

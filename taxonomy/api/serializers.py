@@ -1,16 +1,17 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from miv.api.serializers import BuiltOnceModelSerializer
 from taxonomy.models import Category, IncidentType, Subcategory
 
 
-class IncidentTypeSerializer(serializers.ModelSerializer):
+class IncidentTypeSerializer(BuiltOnceModelSerializer):
     class Meta:
         model = IncidentType
         fields = ["code", "name_nl", "name_en", "active"]
 
 
-class SubcategorySerializer(serializers.ModelSerializer):
+class SubcategorySerializer(BuiltOnceModelSerializer):
     types = IncidentTypeSerializer(many=True, read_only=True)
 
     class Meta:
@@ -18,7 +19,7 @@ class SubcategorySerializer(serializers.ModelSerializer):
         fields = ["code", "name_nl", "name_en", "types"]
 
 
-class CategorySerializer(serializers.ModelSerializer):
+class CategorySerializer(BuiltOnceModelSerializer):
     subcategories = SubcategorySerializer(many=True, read_only=True)
     types = serializers.SerializerMethodField()
 
