@@ -11,10 +11,10 @@ touched) it generates N incidents (default 20,000) of one institution with
 * **export**: the export as the view streams it (``incidents.exporters.stream_list_csv`` over
   the coordinator's scoped, filtered queryset), consumed to the end.
 
-It prints both (median of the repetitions), their ratio, issue 16's goal (at most 4) and the
-enforced target (**at most 8**), the noise (the spread of the baseline's repetitions), and
-fails (exit 1) when the ratio exceeds the target by more than the noise. Memory must stay
-flat: the peak Python memory of the export (tracemalloc) of N rows may be at most that of
+It prints both (median of the repetitions), their ratio, issue 16's goal and the enforced
+target (both **at most 4**), the noise (the spread of the baseline's repetitions), and fails
+(exit 1) when the ratio exceeds the target by more than the noise. Memory must stay flat:
+the peak Python memory of the export (tracemalloc) of N rows may be at most that of
 N/10 rows plus a fixed 4 MB.
 """
 
@@ -30,10 +30,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-# Issue 16's goal: within 4x COPY. On a quiet machine the ratio was 5.06 (COPY speeds up more
-# than Python under no load); CI enforces 8 (before issue 16: 23x), the goal is reported.
+# Issue 16's goal: within 4x COPY (before issue 16: 23x). Formatting each cell in Python kept
+# the export at 4.9-5.4x; since the database writes the CSV lines (miv.csvsql) it measured
+# 2.9-3.3x on this 2-core machine, so CI enforces the goal itself.
 GOAL = 4.0
-TARGET = 8.0
+TARGET = GOAL
 MEMORY_ALLOWANCE_MB = 4.0
 
 

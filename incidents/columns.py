@@ -27,12 +27,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Protocol
 
+from django.db.models import Case, CharField, Expression, F, Value, When
+from django.db.models.functions import Cast, Concat, LPad
+from django.db.models.lookups import Exact, LessThan
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from miv.cellvalues import FALSE, TRUE, choice_lookup, parse_date, parse_time, time_text
 from miv.csvfiles import label_key
+from miv.csvsql import IsoDate, TimeText
 
 from .choices import Injury, PerpetratorRole, Place, Status, VictimRole
 from .models import EARLIEST_INCIDENT_DATE, NOTE_MAX_LENGTH, TEXT_MAX_LENGTH
@@ -93,7 +97,8 @@ class Column:
     missing: Promise | None = None
     # The model field is a foreign key and the file holds the related object's code.
     related = False
-    # Values come from a fixed set MIV writes itself (dates, choices): never a formula.
+    # Values come from a fixed set MIV writes itself (dates, choices): never a formula, and
+    # never a character CSV must quote (a comma, a quote, a line break).
     formula_safe = False
 
     def __post_init__(self) -> None:
@@ -117,6 +122,10 @@ class Column:
     def to_cell(self, value: Any) -> Any:
         """The XLSX cell: text unless the column holds dates, times or numbers."""
         return self.to_text(value)
+
+    def sql_text(self) -> Expression:
+        """:meth:`to_text` as the database writes it (:mod:`miv.csvsql`; NULL is empty)."""
+        return F(self.source)
 
     # -- import --
 
@@ -169,6 +178,9 @@ class DateColumn(Column):
     def to_cell(self, value):
         return value
 
+    def sql_text(self):
+        return IsoDate(F(self.source))
+
     def clean(self, raw, importer):
         parsed = importer.parsed_dates.get(raw, False)
         if parsed is False:
@@ -199,6 +211,9 @@ class TimeColumn(Column):
 
     def to_cell(self, value):
         return value
+
+    def sql_text(self):
+        return TimeText(F(self.source))
 
     def clean(self, raw, importer):
         value = parse_time(raw)
@@ -267,6 +282,9 @@ class BooleanColumn(Column):
     def to_text(self, value):
         return "ja" if value else "nee"
 
+    def sql_text(self):
+        return Case(When(Exact(F(self.source), True), then=Value("ja")), default=Value("nee"))
+
     def clean(self, raw, importer):
         value = raw.casefold()
         if value in TRUE:
@@ -300,6 +318,15 @@ class ReferenceColumn(Column):
 
     def to_text(self, value):
         return f"MIV-{value:06d}"
+
+    def sql_text(self):
+        number = Cast(F(self.source), CharField())
+        padded = Case(
+            When(LessThan(F(self.source), 1_000_000), then=LPad(number, 6, Value("0"))),
+            default=number,
+            output_field=CharField(),
+        )
+        return Concat(Value("MIV-"), padded, output_field=CharField())
 
 
 LOCATION = LocationColumn(

@@ -90,6 +90,9 @@ def label_key(value: str) -> str:
 _FORMULA_START = "=+\\-@\t\r\uff1d\uff0b\uff0d\uff20"
 _ESCAPED = re.compile(rf"^'+[{_FORMULA_START}]")
 _NEEDS_ESCAPE = re.compile(rf"^'*[{_FORMULA_START}]")
+# The same test run by the database (miv.csvsql): Python's and PostgreSQL's regular
+# expressions read this pattern alike.
+NEEDS_ESCAPE_PATTERN = _NEEDS_ESCAPE.pattern
 _PLAIN_NUMBER = re.compile(r"^[+-]?\s*\d[\d\s.,]*$")
 
 
