@@ -150,3 +150,35 @@ def test_every_filter_is_one_parameter_of_its_own_name():
             widget = filter_.extra.get("widget", filter_.field_class.widget)
             widget = widget if isinstance(widget, type) else type(widget)
             assert not issubclass(widget, MultiWidget), (filterset, name)
+
+
+def test_a_copied_field_has_its_own_state_and_nested_fields_are_built_again():
+    """``copy_field``: a shallow copy of a plain field, with its own validators; a field that
+    holds other fields is built again, so those are bound to the copy, not the original."""
+    from miv.api.serializers import copy_field
+    from taxonomy.api.serializers import SubcategorySerializer
+
+    original = serializers.CharField(max_length=5, label="Code")
+    copied = copy_field(original)
+    assert copied is not original and copied.max_length == 5
+    copied.validators.append(lambda value: None)
+    assert len(copied.validators) == len(original.validators) + 1
+    copied.bind("code", serializers.Serializer())
+    assert copied.field_name == "code" and original.field_name is None
+
+    listed = serializers.ListField(child=serializers.IntegerField())
+    assert copy_field(listed).child.parent is not listed
+    nested = SubcategorySerializer().fields["types"]
+    again = copy_field(nested)
+    assert again is not nested and again.child is not nested.child
+    assert again.child.parent is again
+
+
+def test_two_serializers_of_one_class_share_no_field(built, registrar_a):
+    first, second = _serializer_for(registrar_a), _serializer_for(registrar_a)
+    for name, field in first.fields.items():
+        other = second.fields[name]
+        assert field is not other, name
+        assert field.parent is first and other.parent is second, name
+        if "_validators" in field.__dict__:
+            assert field.validators is not other.validators, name
