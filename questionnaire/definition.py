@@ -73,6 +73,10 @@ class Option:
         return _pick(self.text_nl, self.text_en, language)
 
 
+# How a question's text says that it takes several answers (Dutch, English).
+SEVERAL_WORDING = ("meer antwoorden mogelijk", "more answers possible")
+
+
 @dataclass(frozen=True)
 class Item:
     code: str
@@ -160,6 +164,13 @@ class Question:
     def several(self) -> bool:
         """More than one answer per row."""
         return self.type in (MULTIPLE, GRID_MULTIPLE)
+
+    def says_several(self, language: str | None = None) -> bool:
+        """Whether the question's own text already says that more answers are possible
+        (V10 does, as in the source: "(Meer antwoorden mogelijk)"); forms and figures then
+        do not say it a second time."""
+        text = self.text(language).casefold()
+        return any(words in text for words in SEVERAL_WORDING)
 
     @property
     def rows(self) -> tuple[str, ...]:

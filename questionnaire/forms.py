@@ -62,6 +62,11 @@ class QuestionBlock:
     def grid(self) -> bool:
         return self.question.is_grid
 
+    @property
+    def several_hint(self) -> bool:
+        """Say "Meer antwoorden mogelijk." unless the question's text already says so."""
+        return self.question.several and not self.question.says_several(get_language())
+
 
 class SectionForm(forms.Form):
     def __init__(self, *args, questionnaire: Questionnaire, section: Section, **kwargs):

@@ -144,6 +144,7 @@ def sector_figures(school_year: str) -> dict[str, Any]:
                 "columns": [{"code": c, "label": label} for c, label in columns],
                 "rows": rows,
                 "several": question.several,
+                "says_several": question.says_several(language),
                 "answered": figure.answered,
                 "coverage_share": figure.coverage,
                 "coverage": _(

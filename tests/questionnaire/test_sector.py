@@ -270,3 +270,18 @@ def test_table_5_2_respondents_against_all_institutions(db):
     # On the page, for every reader of the figures.
     assert "small_expected" not in table["limits"]  # texts, not codes
     assert any("vragenlijst invullen" in limit for limit in table["limits"])
+
+
+def test_the_figure_of_v10_does_not_repeat_that_more_answers_were_possible(
+    sector_answers, coordinator_a
+):
+    client = Client()
+    client.force_login(coordinator_a)
+    html = client.get(URL, {"school_year": YEAR}).content.decode()
+    v10 = html[html.index("V10. ") :]
+    v10 = v10[: v10.index("</p>")]
+    assert v10.lower().count("meer antwoorden mogelijk") == 1  # the question's own text
+    assert "De aandelen tellen op tot meer dan 100%" in v10
+    v11 = html[html.index("V11. ") :]
+    v11 = v11[: v11.index("</p>")]
+    assert "(Meer antwoorden mogelijk: de aandelen tellen op tot meer dan 100%.)" in v11

@@ -289,3 +289,27 @@ def test_the_answers_are_the_sheet_policy_of_the_yearly_export(
         "/figures/export/download/", {**params, "table": "policy"}
     )
     assert other.status_code == 403
+
+
+def test_more_answers_possible_is_said_once(browser_for, coordinator_a, started):
+    """V10's own text says "(Meer antwoorden mogelijk)", as in the source: the page does not
+    add the same hint under it; V11 (asked once V10 is answered), whose text does not say
+    it, gets the hint. Section 3 has no other question with several answers."""
+    from questionnaire.definition import parse
+    from questionnaire.models import QuestionnaireVersion
+
+    definition = parse(QuestionnaireVersion.objects.get(code="VB-2023").definition)
+    v10, v11 = definition.question("V10"), definition.question("V11")
+    assert v10.several and v10.says_several("nl") and v10.says_several("en")
+    assert v11.several and not v11.says_several("nl") and not v11.says_several("en")
+
+    client = browser_for(coordinator_a)
+    page = client.get(url(started, tail="section/3/")).content.decode()
+    assert 'id="vraag-V10"' in page and 'id="vraag-V11"' not in page
+    assert page.lower().count("meer antwoorden mogelijk") == 1  # V10's text
+
+    data = {"q-V8": "yes", "q-V9": "locations", "q-V10-V10a": ["central"], "_action": "save"}
+    client.post(url(started, tail="section/3/"), data)
+    page = client.get(url(started, tail="section/3/")).content.decode()
+    assert 'id="vraag-V11"' in page
+    assert page.lower().count("meer antwoorden mogelijk") == 2  # V10's text, V11's hint
