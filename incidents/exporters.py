@@ -61,7 +61,8 @@ def _attribute(incident: Incident, path: str) -> Any:
 def text_rows(incidents, columns: tuple[Column, ...] = STANDARD) -> Iterator[list]:
     """Each incident as the escaped text cells of ``columns`` (None for an empty cell).
 
-    The hot loop of every export: only the columns that format their value are called, and
+    The hot loop of the XLSX export and the standard CSV (the list's CSV lines are written
+    by the database, :func:`csv_lines`): only the columns that format their value are called, and
     only text that may come from outside is escaped."""
     formatted = [
         (i, c.to_text) for i, c in enumerate(columns) if type(c).to_text is not Column.to_text

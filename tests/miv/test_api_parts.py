@@ -15,7 +15,8 @@ from rest_framework.test import APIRequestFactory
 from incidents.api.serializers import IncidentSerializer
 from incidents.filtersets import IncidentFilterSet
 from incidents.models import Location
-from miv.api.serializers import BuiltOnceModelSerializer
+from miv.api.serializers import BuiltOnceModelSerializer, copy_field
+from taxonomy.api.serializers import SubcategorySerializer
 from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -155,8 +156,6 @@ def test_every_filter_is_one_parameter_of_its_own_name():
 def test_a_copied_field_has_its_own_state_and_nested_fields_are_built_again():
     """``copy_field``: a shallow copy of a plain field, with its own validators; a field that
     holds other fields is built again, so those are bound to the copy, not the original."""
-    from miv.api.serializers import copy_field
-    from taxonomy.api.serializers import SubcategorySerializer
 
     original = serializers.CharField(max_length=5, label="Code")
     copied = copy_field(original)
