@@ -369,7 +369,7 @@ def main() -> None:
             print(
                 f"{size:>11,} {result['rows']:>12,} {result['bare'] * 1000:>13.1f} ms "
                 f"{result['api'] * 1000:>8.1f} ms {result['ratio']:>6.2f} ± {result['noise']:.2f}"
-                f"  {'met' if goal != 'MISSED' else 'not met'}"
+                f"  {'not met' if goal == 'MISSED' else goal}"
             )
         # Flat: the page costs what it shows, not what the table holds. The coordinator's
         # institution grows with the table here, and so does the bare count of its rows;

@@ -78,7 +78,7 @@ def test_a_coordinator_adds_a_location_and_invites_a_colleague_who_registers(
     cpage.get_by_role("button", name="Account aanmaken en aannemen").click()
     expect(cpage.get_by_role("heading", name="Incident registreren")).to_be_visible()
     expect(cpage.get_by_label("Vestiging", exact=True)).to_have_value(str(new_location.pk))
-    assert colleague.scroll_width() <= 390
+    assert colleague.scroll_width() <= 390, colleague.wider_than(390)
     choose_type(cpage, "vecht", "Vechtpartij", tap=False)
     answer(cpage, victim="Student", perpetrator="Student", injury="Geen letsel")
     cpage.get_by_role("button", name="Incident registreren").click()
@@ -162,7 +162,7 @@ def test_a_researcher_creates_uses_and_revokes_a_token(browser, live_server, res
     page.get_by_role("button", name="Token aanmaken").click()
     token = page.locator("#new-token").inner_text().strip()
     assert re.fullmatch(r"[0-9a-f]{64}", token)
-    assert session.scroll_width() <= 390
+    assert session.scroll_width() <= 390, session.wider_than(390)
     expect(page.get_by_role("cell", name="nog niet")).to_be_visible()
 
     api = f"{live_server.url}/api/v1/institutions/"
@@ -183,6 +183,6 @@ def test_the_management_pages_fit_a_phone(browser, live_server, coordinator_a, i
     session.login(coordinator_a.username, "/")
     for path in ("members", "locations", "invite"):
         session.page.goto(f"/accounts/institutions/{institution_a.brin}/{path}/")
-        assert session.scroll_width() <= 390, path
+        assert session.scroll_width() <= 390, (path, session.wider_than(390))
     assert session.errors == []
     session.close()

@@ -126,7 +126,7 @@ def test_dashboard_on_a_phone(browser, live_server, world, coordinator_a):  # no
         has_touch=True,
     )
     page = open_dashboard(session, coordinator_a.username)
-    assert session.scroll_width() <= 390
+    assert session.scroll_width() <= 390, session.wider_than(390)
     settle(page)
     assert session.errors == []
     session.close()

@@ -110,7 +110,7 @@ def check_running_year_page(session, device: str, year: str, through: str, short
     assert decimal_points(everything) == []
     smallest = min(f["smallest"] for f in seen["figures"])
     if device == "phone":
-        assert session.scroll_width() <= 390
+        assert session.scroll_width() <= 390, session.wider_than(390)
         assert smallest >= 11, smallest
     page.wait_for_load_state("networkidle")
     assert session.errors == []
@@ -174,7 +174,7 @@ def test_the_sectors_policy_answers_on_a_phone(browser, live_server, institution
         page.get_by_role("link", name="Veiligheidsbeleid in de sector").click()
         expect(page.get_by_role("heading", name="Figuur 5.4", exact=False)).to_be_visible()
         expect(page.locator("p.coverage").first).to_contain_text("Beantwoord door 6 van")
-        assert session.scroll_width() <= 390
+        assert session.scroll_width() <= 390, session.wider_than(390)
         expect(page.locator("figure.policy-chart svg")).to_have_count(7)
         if javascript:
             smallest = page.evaluate(SMALLEST_POLICY_CHART_TEXT)

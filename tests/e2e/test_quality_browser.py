@@ -34,7 +34,7 @@ def test_a_coordinator_marks_a_year_not_usable_on_a_phone_without_javascript(
     page.get_by_label("Schooljaar").select_option("2022-2023")
     page.get_by_role("button", name="Tonen").click()
     expect(page.get_by_text("Plek is bij 2 van 2 registraties onbekend (100%)")).to_be_visible()
-    assert session.scroll_width() <= 390
+    assert session.scroll_width() <= 390, session.wider_than(390)
     page.get_by_role("button", name="Markeren als niet bruikbaar").click()  # no reason
     expect(page.locator("#error-summary")).to_be_visible()
     page.get_by_label("Reden").fill("Alleen de hoofdvestiging registreerde.")

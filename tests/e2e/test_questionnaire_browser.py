@@ -41,7 +41,10 @@ def choose(page, code: str, answer: str, item: str | None = None):
 
 
 def narrow(session: Session) -> None:
-    assert session.scroll_width() <= 390, "the page scrolls sideways on a phone"
+    assert session.scroll_width() <= 390, (
+        "the page scrolls sideways on a phone",
+        session.wider_than(390),
+    )
 
 
 def accessible(page, js: bool) -> None:
