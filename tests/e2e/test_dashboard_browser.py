@@ -33,6 +33,7 @@ def settle(page) -> None:
 
 def _charts_loaded(page) -> list[int]:
     """The rendered widths of the five charts (inline SVG; 0 would be a broken chart)."""
+    page.wait_for_load_state("load")  # measured with the stylesheets in (Session.laid_out)
     return page.eval_on_selector_all(
         "figure.chart svg[role=img]", "charts => charts.map(c => c.getBoundingClientRect().width)"
     )

@@ -94,6 +94,7 @@ def check_running_year_page(session, device: str, year: str, through: str, short
     expect(page.locator("#id_school_year option:checked")).to_have_text(
         f"{year} (lopend, t/m {through})"
     )
+    session.laid_out()
     seen = page.evaluate(READ_PAGE)
     # Five charts: 5.1, 5.3, the funnel, 6.2, 6.4; each sector figure with its coverage.
     assert len(seen["figures"]) == 5

@@ -194,6 +194,7 @@ def nothing_preselected(page):
 def form_height(session: Session) -> tuple[int, int]:
     """(the form's own height, the whole page's height) with "Meer details" folded."""
     page = session.page
+    session.laid_out()
     assert page.evaluate("document.querySelector('details.more-details').open") is False
     form = page.evaluate("Math.round(document.querySelector('form.incident-form').offsetHeight)")
     return form, session.page_height()
