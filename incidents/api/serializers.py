@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incidents.choices import Injury, PerpetratorRole, Urbanity
-from incidents.models import Incident, Institution, Location
+from incidents.models import NOTE_MAX_LENGTH, Incident, Institution, Location
 from miv.api.serializers import BuiltOnceModelSerializer
 from taxonomy.models import IncidentType
 
@@ -136,13 +136,14 @@ class IncidentSerializer(BuiltOnceModelSerializer):
             "measures",
             "description",
             "status",
+            "reporter_note",
             "external_id",
             "institution",
             "registered_by",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["school_year", "status", "created_at", "updated_at"]
+        read_only_fields = ["school_year", "status", "reporter_note", "created_at", "updated_at"]
         # The defaults as they are: the schema shows them, and an omitted field that feeds
         # the figures is "unknown", as in imports (issue 17).
         extra_kwargs = {
@@ -172,6 +173,12 @@ class IncidentSerializer(BuiltOnceModelSerializer):
                 ),
             },
             "status": {"help_text": "open, closed or withdrawn (withdrawn: not counted)."},
+            "reporter_note": {
+                "help_text": (
+                    "The coordinator's note to the registrar, given when closing (see "
+                    "`close`); empty without one. Personal data (AVG)."
+                ),
+            },
             # In the site's time zone, which MIV never switches: named here, DRF would look
             # the current zone up twice per incident (a twentieth of a list page).
             "created_at": {
@@ -193,3 +200,20 @@ class IncidentSerializer(BuiltOnceModelSerializer):
             self.fields["location"].queryset = Location.objects.registrable_by(
                 request.user
             ).select_related("institution")
+
+
+class CloseSerializer(serializers.Serializer):
+    """What closing an incident may carry: a note for the registrar."""
+
+    reporter_note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=NOTE_MAX_LENGTH,
+        help_text=(
+            f"Optional, at most {NOTE_MAX_LENGTH} characters: what was done, for the "
+            "registrar. They read it with the incident (web and API) and get an e-mail with "
+            "only a link. Write no names: it is personal data (AVG); internal measures belong "
+            "in `measures`."
+        ),
+    )

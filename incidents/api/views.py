@@ -16,6 +16,7 @@ from incidents.api.permissions import (
     LocationPermission,
 )
 from incidents.api.serializers import (
+    CloseSerializer,
     IncidentSerializer,
     InstitutionSerializer,
     LocationSerializer,
@@ -222,9 +223,12 @@ class LocationViewSet(
         },
     ),
     close=extend_schema(
-        request=None,
+        request=CloseSerializer,
         summary="Close an incident",
-        description="Coordinators: mark an open incident as handled. It still counts.",
+        description=(
+            "Coordinators: mark an open incident as handled. It still counts. An optional "
+            "`reporter_note` tells the registrar what was done (no body: no note)."
+        ),
         responses={200: IncidentSerializer, 409: conflict("`invalid_status`: not open.")},
     ),
     withdraw=extend_schema(
@@ -283,7 +287,14 @@ class IncidentViewSet(
     # ``format``: the router also serves ``<pk>/close.json`` (format suffix) here.
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None, format=None):
-        incident = services.close_incident(actor=request.user, incident=self.get_object())
+        incident = self.get_object()
+        note = CloseSerializer(data=request.data)
+        note.is_valid(raise_exception=True)
+        incident = services.close_incident(
+            actor=request.user,
+            incident=incident,
+            reporter_note=note.validated_data["reporter_note"],
+        )
         return Response(self.get_serializer(incident).data)
 
     @action(detail=True, methods=["post"])

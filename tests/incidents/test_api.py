@@ -69,6 +69,7 @@ def test_create_returns_the_documented_fields(client_for, registrar_a, location_
         "measures",
         "description",
         "status",
+        "reporter_note",
         "external_id",
         "institution",
         "registered_by",
@@ -255,6 +256,75 @@ def test_close_and_withdraw_actions(client_for, coordinator_a, incident_a):
     assert patch.status_code == 409
     actions = list(incident_a.events.values_list("action", flat=True))
     assert actions == [EventAction.CLOSED, EventAction.WITHDRAWN]
+
+
+def test_close_with_a_note_for_the_registrar(
+    client_for, coordinator_a, registrar_a, registrar_b, incident_a
+):
+    note = "  Besproken met de docent; de student krijgt begeleiding.  "
+    response = client_for(coordinator_a).post(
+        f"{URL}{incident_a.pk}/close/", {"reporter_note": note}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "closed"
+    assert response.json()["reporter_note"] == note.strip()
+    incident_a.refresh_from_db()
+    assert (incident_a.status, incident_a.reporter_note) == (Status.CLOSED, note.strip())
+    # The audit trail masks the note, as for the web form.
+    event = incident_a.events.get(action=EventAction.CLOSED)
+    assert event.changes == {"status": ["open", "closed"], "reporter_note": ["", "***"]}
+    # The registrar reads it with their incident; another institution sees no incident.
+    own = client_for(registrar_a).get(f"{URL}{incident_a.pk}/")
+    assert own.status_code == 200 and own.json()["reporter_note"] == note.strip()
+    assert client_for(registrar_b).get(f"{URL}{incident_a.pk}/").status_code == 404
+
+
+def test_close_without_a_body_leaves_no_note(client_for, coordinator_a, incident_a):
+    response = client_for(coordinator_a).post(f"{URL}{incident_a.pk}/close/")
+    assert response.status_code == 200
+    assert response.json()["reporter_note"] == ""
+    event = incident_a.events.get(action=EventAction.CLOSED)
+    assert event.changes == {"status": ["open", "closed"]}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"reporter_note": "x" * 1001}, {"reporter_note": ["a list"]}, {"reporter_note": None}],
+    ids=["too-long", "not-text", "null"],
+)
+def test_a_bad_note_is_400_and_closes_nothing(client_for, coordinator_a, incident_a, body):
+    response = client_for(coordinator_a).post(f"{URL}{incident_a.pk}/close/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert error_fields(response) == {"reporter_note"}
+    incident_a.refresh_from_db()
+    assert (incident_a.status, incident_a.reporter_note) == (Status.OPEN, "")
+    assert not incident_a.events.exists()
+
+
+def test_a_body_that_is_not_an_object_is_400(client_for, coordinator_a, incident_a):
+    response = client_for(coordinator_a).post(
+        f"{URL}{incident_a.pk}/close/", ["not", "an", "object"], format="json"
+    )
+    assert response.status_code == 400, response.content
+    incident_a.refresh_from_db()
+    assert incident_a.status == Status.OPEN
+
+
+def test_the_registrar_cannot_write_the_note(client_for, coordinator_a, registrar_a, incident_a):
+    # Read-only in the incident: a PATCH that names it changes nothing.
+    response = client_for(coordinator_a).patch(
+        f"{URL}{incident_a.pk}/", {"reporter_note": "Zelf geschreven."}, format="json"
+    )
+    assert response.status_code == 200
+    incident_a.refresh_from_db()
+    assert incident_a.reporter_note == ""
+    # Closing is for coordinators: the registrar's close is refused and leaves no note.
+    refused = client_for(registrar_a).post(
+        f"{URL}{incident_a.pk}/close/", {"reporter_note": "Klaar."}, format="json"
+    )
+    assert refused.status_code == 403
+    incident_a.refresh_from_db()
+    assert (incident_a.status, incident_a.reporter_note) == (Status.OPEN, "")
 
 
 # --- Filters -------------------------------------------------------------------------------

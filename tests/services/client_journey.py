@@ -30,6 +30,7 @@ from miv_api_client.api.incidents import (
 )
 from miv_api_client.api.research import research_rates_csv, research_rates_list
 from miv_api_client.models import (
+    CloseRequest,
     IncidentRequest,
     IncidentStatusEnum,
     InjuryEnum,
@@ -141,10 +142,12 @@ def coordinator_journey(base_url: str, token: str, location: int, label: str) ->
     expect(listed.parsed.page_size == listed.parsed.max_page_size == 500, "capped at 500")
     expect(incident.id in [row.id for row in listed.parsed.results], "listed")
 
-    # Close, and closing again is a 409 with its code.
-    closed = incidents_close_create.sync_detailed(id=incident.id, client=client)
+    # Close with a note for the registrar, and closing again is a 409 with its code.
+    note = CloseRequest(reporter_note="Besproken met de student.")
+    closed = incidents_close_create.sync_detailed(id=incident.id, client=client, body=note)
     report("close", closed)
     expect(closed.parsed.status == IncidentStatusEnum.CLOSED, "closed")
+    expect(closed.parsed.reporter_note == "Besproken met de student.", "the note is kept")
     closed_again = incidents_close_create.sync_detailed(id=incident.id, client=client)
     report("409 close again", closed_again)
     problem(closed_again, 409, "invalid_status")

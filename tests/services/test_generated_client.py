@@ -5,8 +5,9 @@
 client from ``/api/schema/`` of gunicorn on the PostgreSQL test database. The client is
 installed next to the generator and runs ``client_journey.py``: a coordinator registers
 with an Idempotency-Key, patches a field to null, meets a 404, a 409 and a 400 and reads
-their codes, closes; a researcher fetches the research rates as JSON and as CSV. Any status
-the schema does not declare, or a body the client cannot parse, fails the journey.
+their codes, closes with a note for the registrar; a researcher fetches the research rates
+as JSON and as CSV. Any status the schema does not declare, or a body the client cannot
+parse, fails the journey.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def test_a_generated_client_runs_a_coordinators_and_a_researchers_journey(
     summary.record(
         "generated API client journey",
         f"{len(steps) - 1} steps through openapi-python-client's client in {seconds:.0f} s "
-        "(register, replay, null, 404, 409, 400, close, research JSON and CSV)",
+        "(register, replay, null, 404, 409, 400, close with a note, research JSON and CSV)",
         failures=0 if result.returncode == 0 else 1,
     )
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
