@@ -145,8 +145,22 @@ def _code(exc: exceptions.APIException) -> str:
     return code or exc.default_code
 
 
+# DRF's messages echo the value given ("Object met code=… bestaat niet."): a value of
+# thousands of characters (a description sent in the wrong field) is shown shortened, with
+# the start and end of the message kept.
+DETAIL_MAX_LENGTH = 300
+_DETAIL_HEAD, _DETAIL_TAIL = 200, 80
+
+
 def _error(field: str | None, code: str | None, detail: Any) -> dict:
-    return {"field": field, "code": code or "invalid", "detail": str(detail)}
+    return {"field": field, "code": code or "invalid", "detail": shortened(str(detail))}
+
+
+def shortened(text: str) -> str:
+    """``text``, or its start and end around "…" when it is longer than DETAIL_MAX_LENGTH."""
+    if len(text) <= DETAIL_MAX_LENGTH:
+        return text
+    return f"{text[:_DETAIL_HEAD]}…{text[-_DETAIL_TAIL:]}"
 
 
 def field_errors(detail: Any, prefix: str | None = None) -> list[dict]:

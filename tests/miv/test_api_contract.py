@@ -217,6 +217,25 @@ def test_a_field_error_names_the_field_with_its_own_code(client_for, registrar_a
     assert errors == {"victim_role": "null", "incident_type": "does_not_exist"}
 
 
+def test_a_very_long_value_is_not_echoed_whole(registrar_a, location_a):
+    # DRF's message quotes the value: 5,000 characters in the wrong field came back whole.
+    response = token_client(registrar_a).post(
+        INCIDENTS, payload(location_a, incident_type="X" * 5000), format="json"
+    )
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["field"] == "incident_type" and error["code"] == "does_not_exist"
+    assert len(error["detail"]) == 200 + 1 + 80  # start … end
+    assert error["detail"].startswith("Object met code=XXXX")
+    assert error["detail"].endswith("XXXX bestaat niet.") and "…" in error["detail"]
+    assert len(response.content) < 1000
+    # A value of ordinary length is quoted whole.
+    short = token_client(registrar_a).post(
+        INCIDENTS, payload(location_a, incident_type="NOPE.01"), format="json"
+    )
+    assert short.json()["errors"][0]["detail"] == "Object met code=NOPE.01 bestaat niet."
+
+
 @pytest.mark.parametrize("language,text", [("nl", "Niet gevonden."), ("en", "Not found.")])
 def test_a_404_speaks_the_sites_language(coordinator_a, incident_b, language, text):
     response = token_client(coordinator_a, language).get(f"{INCIDENTS}{incident_b.pk}/")
