@@ -153,10 +153,10 @@ _DETAIL_HEAD, _DETAIL_TAIL = 200, 80
 
 
 def _error(field: str | None, code: str | None, detail: Any) -> dict:
-    return {"field": field, "code": code or "invalid", "detail": shortened(str(detail))}
+    return {"field": field, "code": code or "invalid", "detail": _shortened(str(detail))}
 
 
-def shortened(text: str) -> str:
+def _shortened(text: str) -> str:
     """``text``, or its start and end around "…" when it is longer than DETAIL_MAX_LENGTH."""
     if len(text) <= DETAIL_MAX_LENGTH:
         return text

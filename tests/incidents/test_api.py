@@ -310,8 +310,8 @@ def test_a_body_that_is_not_an_object_is_400(client_for, coordinator_a, incident
     assert incident_a.status == Status.OPEN
 
 
-def test_the_registrar_cannot_write_the_note(client_for, coordinator_a, registrar_a, incident_a):
-    # Read-only in the incident: a PATCH that names it changes nothing.
+def test_the_note_is_written_only_by_closing(client_for, coordinator_a, registrar_a, incident_a):
+    # Read-only in the incident: a PATCH that names it changes nothing, even a coordinator's.
     response = client_for(coordinator_a).patch(
         f"{URL}{incident_a.pk}/", {"reporter_note": "Zelf geschreven."}, format="json"
     )
