@@ -14,14 +14,14 @@ school years and measures, in the same run and interleaved:
   (savepoints aside) and one commit per registration (enforced). Rate: issue 16's goal is
   0.6x the minimal endpoint's rate, which MIV does not reach: printed as a goal, while CI
   enforces a floor of 0.1x so a regression back to the old 0.04x fails. Why not (2 cores,
-  2026-12-04): the minimal endpoint takes 1.6 ms, so 0.6x leaves 2.7 ms; a registration
+  2026-12-05): the minimal endpoint takes 1.6 ms, so 0.6x leaves 2.7 ms; a registration
   needs six statements more than it (membership, location in scope, incident type, audit
   event, stale mark, idempotency record), and one statement through Django's ORM costs
   0.35 to 0.45 ms here against 0.07 ms as raw SQL. Those six alone bring MIV to about
   3.9 ms (0.41x) before any validation or rendering; the goal needs the hot path in raw SQL,
-  outside the ORM and its one scoping place. A broker is
-  configured (Celery's in-memory transport), as in production:
-  the figures are marked stale in the registration's transaction, never computed in it.
+  outside the ORM and its one scoping place. A broker is configured (Celery's in-memory
+  transport), as in production: the figures are marked stale in the registration's
+  transaction, never computed in it.
 * **List**: page 1 of ``GET /api/v1/incidents/`` as the coordinator of the largest
   institution, against the bare queries a page needs (``count(*)`` of the institution's
   incidents and the 25 newest rows), at 100,000 and 1,000,000 incidents (10,000,000 with
